@@ -1,0 +1,19 @@
+"""gan_tutorial: the code behind the book *Generative Adversarial Networks: the game of
+creation and discrimination*.
+
+Every model, loss, training loop and plot that the chapters use lives here, one job per module:
+
+* :mod:`gan_tutorial.config`   -- :class:`TrainConfig`, the validated training settings
+* :mod:`gan_tutorial.data`     -- datasets as ``(N, C, H, W) float32 in [-1, 1]`` tensors
+* :mod:`gan_tutorial.models`   -- generators G and discriminators D (D returns logits)
+* :mod:`gan_tutorial.losses`   -- the adversarial losses, as pure functions
+* :mod:`gan_tutorial.train`    -- the discriminator step, the generator step and :func:`fit`
+* :mod:`gan_tutorial.sampling` -- sampling from G in eval mode with explicit randomness
+* :mod:`gan_tutorial.checkpoint` -- atomic save and load of a training run
+* :mod:`gan_tutorial.plot`     -- matplotlib figures
+* :mod:`gan_tutorial.utils`    -- seeding, device choice, image-range conversion
+
+Importing the package does nothing else: no prints, no CUDA checks, no plotting settings.
+"""
+
+__version__ = "0.1.0"

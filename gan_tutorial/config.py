@@ -1,0 +1,82 @@
+"""Training settings as one frozen, validated dataclass."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+G_LOSSES = ("nonsaturating", "saturating")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting :func:`gan_tutorial.train.fit` reads, with the defaults of the MLP GAN chapter.
+
+    The defaults follow Goodfellow et al. 2014 (Algorithm 1 with ``k = d_steps = 1`` and the
+    non-saturating generator loss of Section 3) with the Adam settings of Radford et al. 2015
+    (lr 2e-4, beta1 0.5), which most MNIST GANs use.
+
+    Attributes:
+        steps: number of generator updates (iterations of Algorithm 1), >= 1.
+        batch_size: images per minibatch, for both D and G, >= 1.
+        d_steps: ``k`` in Algorithm 1, discriminator updates per generator update, >= 1.
+        latent_dim: size of the latent vector z ~ N(0, I), >= 1.
+        lr_g: Adam learning rate of G, > 0.
+        lr_d: Adam learning rate of D, > 0.
+        beta1: Adam beta1 of both optimisers, in [0, 1).
+        beta2: Adam beta2 of both optimisers, in [0, 1).
+        g_loss: ``"nonsaturating"`` (-log D(G(z)), the default) or ``"saturating"``
+            (log(1 - D(G(z))), Eq. 1 as written).
+        log_every: steps between readings of the losses into the history and progress bar, >= 1.
+        snapshot_every: steps between snapshots of G(fixed z) for progress figures; 0 disables.
+        checkpoint_every: steps between checkpoints when ``fit`` gets a checkpoint path, >= 1.
+        seed: seed of the minibatch shuffling, an integer >= 0.
+
+    Raises:
+        ValueError: on construction, naming the field, if a value is out of range.
+    """
+
+    steps: int = 10_000
+    batch_size: int = 64
+    d_steps: int = 1
+    latent_dim: int = 100
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    g_loss: str = "nonsaturating"
+    log_every: int = 1
+    snapshot_every: int = 1_000
+    checkpoint_every: int = 1_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "d_steps", "latent_dim", "log_every",
+                     "checkpoint_every"):
+            _check_int(name, getattr(self, name), minimum=1)
+        _check_int("snapshot_every", self.snapshot_every, minimum=0)
+        _check_int("seed", self.seed, minimum=0)
+        for name in ("lr_g", "lr_d"):
+            value = getattr(self, name)
+            if not _is_real(value) or not value > 0 or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if not _is_real(value) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        if self.g_loss not in G_LOSSES:
+            raise ValueError(f"g_loss must be one of {G_LOSSES}, got {self.g_loss!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (what checkpoints store)."""
+        return asdict(self)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

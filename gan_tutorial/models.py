@@ -1,0 +1,103 @@
+"""Generators G and discriminators D.
+
+Conventions: G maps latents ``z (B, latent_dim) float32`` to images ``(B, C, H, W) float32 in
+[-1, 1]`` (tanh output); D maps images to raw logits ``(B,) float32, unbounded`` (no sigmoid:
+the losses apply it inside ``binary_cross_entropy_with_logits``). Both check the shape of their
+input and raise a ``ValueError`` that gives the expected shape.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+MNIST_SHAPE = (1, 28, 28)
+
+
+def _mlp(sizes: Sequence[int], slope: float = 0.2) -> list[nn.Module]:
+    """Linear layers between consecutive ``sizes``, each followed by LeakyReLU(slope)."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(slope)]
+    return layers
+
+
+def _check_positive_ints(name: str, values: Sequence[int]) -> tuple[int, ...]:
+    values = tuple(values)
+    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+        raise ValueError(f"{name} must be a non-empty sequence of positive integers, got {values!r}")
+    return values
+
+
+class MLPGenerator(nn.Module):
+    """Fully connected generator G: z -> image (Goodfellow et al. 2014, Section 5 used MLPs).
+
+    Layout with the defaults: ``100 -> 256 -> 512 -> 1024 -> 784``, LeakyReLU(0.2) after each
+    hidden layer, tanh at the output so images lie in ``[-1, 1]`` like the data. 1,486,352
+    parameters.
+
+    Args:
+        latent_dim: size of z, >= 1.
+        img_shape: ``(C, H, W)`` of the images, default MNIST ``(1, 28, 28)``.
+        hidden: widths of the hidden layers.
+
+    Input ``z``: ``(B, latent_dim)`` float. Output: ``(B, C, H, W)`` float in ``[-1, 1]``.
+
+    Raises:
+        ValueError: on bad constructor arguments, or if ``z`` does not have shape
+            ``(B, latent_dim)``.
+    """
+
+    def __init__(self, latent_dim: int = 100, img_shape: Sequence[int] = MNIST_SHAPE,
+                 hidden: Sequence[int] = (256, 512, 1024)) -> None:
+        super().__init__()
+        (self.latent_dim,) = _check_positive_ints("latent_dim", (latent_dim,))
+        self.img_shape = _check_positive_ints("img_shape", img_shape)
+        if len(self.img_shape) != 3:
+            raise ValueError(f"img_shape must be (C, H, W), got {self.img_shape!r}")
+        sizes = (self.latent_dim, *_check_positive_ints("hidden", hidden))
+        self.net = nn.Sequential(*_mlp(sizes), nn.Linear(sizes[-1], math.prod(self.img_shape)),
+                                 nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"G expected z of shape (B, {self.latent_dim}), "
+                             f"got {tuple(z.shape)}")
+        return self.net(z).view(z.shape[0], *self.img_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """Fully connected discriminator D: image -> logit that the image is real.
+
+    Layout with the defaults: ``784 -> 512 -> 256 -> 1``, LeakyReLU(0.2) after each hidden
+    layer, no sigmoid (D returns logits; ``D(x) = sigmoid(logit)``). 533,505 parameters.
+
+    Args:
+        img_shape: ``(C, H, W)`` of the images, default MNIST ``(1, 28, 28)``.
+        hidden: widths of the hidden layers.
+
+    Input ``x``: ``(B, C, H, W)`` float in ``[-1, 1]``. Output: logits ``(B,)`` float, unbounded.
+
+    Raises:
+        ValueError: on bad constructor arguments, or if ``x`` does not have shape
+            ``(B, C, H, W)``.
+    """
+
+    def __init__(self, img_shape: Sequence[int] = MNIST_SHAPE,
+                 hidden: Sequence[int] = (512, 256)) -> None:
+        super().__init__()
+        self.img_shape = _check_positive_ints("img_shape", img_shape)
+        if len(self.img_shape) != 3:
+            raise ValueError(f"img_shape must be (C, H, W), got {self.img_shape!r}")
+        sizes = (math.prod(self.img_shape), *_check_positive_ints("hidden", hidden))
+        self.net = nn.Sequential(*_mlp(sizes), nn.Linear(sizes[-1], 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != self.img_shape:
+            c, h, w = self.img_shape
+            raise ValueError(f"D expected images of shape (B, {c}, {h}, {w}), "
+                             f"got {tuple(x.shape)}")
+        return self.net(x.flatten(1)).squeeze(1)

@@ -1,0 +1,129 @@
+"""Matplotlib figures. Each function draws on ``ax`` (a new figure if ``None``) and returns it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from torchvision.utils import make_grid
+
+from .train import History
+from .utils import to_unit_range
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _check_images(images: torch.Tensor) -> None:
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] not in (1, 3):
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"expected images of shape (N, 1 or 3, H, W) in [-1, 1], got {shape}")
+
+
+def sample_grid(images: torch.Tensor, nrow: int = 8, ax: Axes | None = None,
+                title: str | None = None) -> Axes:
+    """Show images as one grid (torchvision's ``make_grid``), white padding, no axes.
+
+    Args:
+        images: ``(N, C, H, W)`` float in ``[-1, 1]`` with C = 1 or 3, any device.
+        nrow: images per row.
+        ax: where to draw; a new figure if ``None``.
+        title: the axes title.
+
+    Raises:
+        ValueError: if ``images`` is not ``(N, 1 or 3, H, W)``.
+    """
+    _check_images(images)
+    grid = make_grid(to_unit_range(images.detach().float().cpu()), nrow=nrow, padding=2,
+                     pad_value=1.0)
+    ax = _axes(ax, (6, 6 * grid.shape[1] / grid.shape[2]))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray", vmin=0, vmax=1,
+              interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def snapshot_grid(snapshots: Sequence[tuple[int, torch.Tensor]], n: int = 8,
+                  ax: Axes | None = None) -> Axes:
+    """Fixed latents over training: one row per snapshot, the same ``n`` latents in each column.
+
+    Args:
+        snapshots: ``History.snapshots``, ``(step, images (m, C, H, W) in [-1, 1])`` pairs.
+        n: how many of each snapshot's images to show (the first ``n``).
+        ax: where to draw; a new figure if ``None``.
+
+    Raises:
+        ValueError: if ``snapshots`` is empty.
+    """
+    if not snapshots:
+        raise ValueError("snapshots is empty: train with config.snapshot_every > 0")
+    steps = [step for step, _ in snapshots]
+    rows = torch.cat([images[:n] for _, images in snapshots])
+    ax = _axes(ax, (n * 0.8, len(snapshots) * 0.8))
+    sample_grid(rows, nrow=n, ax=ax)
+    height = rows.shape[2] + 2
+    ax.set_yticks([2 + height * (i + 0.5) for i in range(len(steps))], [f"step {s:,}" for s in steps])
+    ax.set_axis_on()
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return ax
+
+
+def _smooth(values: Sequence[float], window: int) -> np.ndarray:
+    """Trailing moving average over ``window`` entries (fewer at the start); same length."""
+    values = np.asarray(values, dtype=float)
+    if window <= 1 or len(values) == 0:
+        return values
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (cumulative[ends] - cumulative[starts]) / (ends - starts)
+
+
+def loss_curves(history: History, ax: Axes | None = None, smooth: int = 50) -> Axes:
+    """Discriminator and generator losses against the generator step.
+
+    Raw values are drawn faintly, a moving average over ``smooth`` logged steps on top.
+    The dotted line is ``log 4 = 1.386`` nats, D's loss at the equilibrium D = 1/2
+    (Goodfellow et al. 2014, Theorem 1); ``log 2`` is G's non-saturating loss there.
+    """
+    ax = _axes(ax, (7, 3.5))
+    for key, label, color in (("d_loss", "D loss", "C0"), ("g_loss", "G loss", "C1")):
+        values = getattr(history, key)
+        ax.plot(history.step, values, color=color, alpha=0.25, linewidth=0.8)
+        ax.plot(history.step, _smooth(values, smooth), color=color, label=label)
+    ax.axhline(np.log(4), color="C0", linestyle=":", linewidth=1, label="log 4 (D at equilibrium)")
+    ax.axhline(np.log(2), color="C1", linestyle=":", linewidth=1, label="log 2 (G at equilibrium)")
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("loss (nats)")
+    ax.legend(loc="upper right", fontsize="small")
+    return ax
+
+
+def d_output_curves(history: History, ax: Axes | None = None, smooth: int = 50) -> Axes:
+    """Mean D(x) on real images and mean D(G(z)) on generated ones against the generator step.
+
+    At the equilibrium of the game both are 1/2 (Goodfellow et al. 2014, Proposition 1 with
+    p_g = p_data); the dotted line marks it.
+    """
+    ax = _axes(ax, (7, 3.5))
+    for key, label, color in (("d_x", "D(x), real", "C2"), ("d_g_z", "D(G(z)), generated", "C3")):
+        values = getattr(history, key)
+        ax.plot(history.step, values, color=color, alpha=0.25, linewidth=0.8)
+        ax.plot(history.step, _smooth(values, smooth), color=color, label=label)
+    ax.axhline(0.5, color="gray", linestyle=":", linewidth=1, label="1/2 (equilibrium)")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("mean output of D")
+    ax.legend(loc="upper right", fontsize="small")
+    return ax

@@ -1,0 +1,52 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from gan_tutorial import plot  # noqa: E402
+from gan_tutorial.train import History  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_sample_grid_lays_out_images_in_unit_range() -> None:
+    images = torch.full((6, 1, 28, 28), -1.0)
+    images[0] = 1.0
+    ax = plot.sample_grid(images, nrow=3, title="t")
+    shown = ax.get_images()[0].get_array()
+    assert shown.shape[:2] == (2 * 30 + 2, 3 * 30 + 2)  # make_grid pads by 2
+    assert shown[2:30, 2:30].min() == 1.0 and shown[2:30, 32:60].max() == 0.0
+    assert ax.get_title() == "t"
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(4, 28, 28), torch.zeros(4, 2, 28, 28)])
+def test_sample_grid_rejects_bad_shapes(bad: torch.Tensor) -> None:
+    with pytest.raises(ValueError, match=r"\(N, 1 or 3, H, W\)"):
+        plot.sample_grid(bad)
+
+
+def test_snapshot_grid_has_one_labelled_row_per_snapshot() -> None:
+    snapshots = [(step, torch.zeros(10, 1, 28, 28)) for step in (0, 100, 200)]
+    ax = plot.snapshot_grid(snapshots, n=4)
+    assert ax.get_images()[0].get_array().shape[:2] == (3 * 30 + 2, 4 * 30 + 2)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["step 0", "step 100", "step 200"]
+    with pytest.raises(ValueError, match="empty"):
+        plot.snapshot_grid([])
+
+
+def test_curves_plot_every_logged_step() -> None:
+    history = History(step=[1, 2, 3], d_loss=[1.0, 2.0, 3.0], g_loss=[3.0, 2.0, 1.0],
+                      d_x=[0.9, 0.8, 0.7], d_g_z=[0.1, 0.2, 0.3], wall_time=[0.1, 0.2, 0.3])
+    ax = plot.loss_curves(history, smooth=2)
+    smoothed_d = ax.get_lines()[1].get_ydata()
+    np.testing.assert_allclose(smoothed_d, [1.0, 1.5, 2.5])
+    ax = plot.d_output_curves(history, smooth=1)
+    np.testing.assert_allclose(ax.get_lines()[2].get_ydata(), [0.1, 0.2, 0.3])
