@@ -127,3 +127,41 @@ def d_output_curves(history: History, ax: Axes | None = None, smooth: int = 50) 
     ax.set_ylabel("mean output of D")
     ax.legend(loc="upper right", fontsize="small")
     return ax
+
+
+def progress_animation(snapshots: Sequence[tuple[int, torch.Tensor]], nrow: int = 8,
+                       interval_ms: int = 400, size_inches: float = 4.0) -> str:
+    """The fixed-latent grid over training as a self-contained HTML animation.
+
+    Each frame is one snapshot (``History.snapshots``) drawn with :func:`sample_grid`; the
+    frames are embedded as PNG images in JavaScript by matplotlib's ``to_jshtml``, so the
+    animation plays in the rendered book and in Colab without any extra files.
+
+    Args:
+        snapshots: ``(step, images (n, C, H, W) in [-1, 1])`` pairs, at least one.
+        nrow: images per row of each frame.
+        interval_ms: time between frames, in milliseconds.
+        size_inches: width and height of the figure, in inches.
+
+    Returns:
+        The HTML of the animation (display it with ``IPython.display.HTML``).
+
+    Raises:
+        ValueError: if ``snapshots`` is empty.
+    """
+    from matplotlib import animation
+
+    if not snapshots:
+        raise ValueError("snapshots is empty: train with config.snapshot_every > 0")
+    fig, ax = plt.subplots(figsize=(size_inches, size_inches))
+
+    def draw(index: int) -> list:
+        step, images = snapshots[index]
+        ax.clear()
+        sample_grid(images, nrow=nrow, ax=ax, title=f"G(fixed z) at step {step:,}")
+        return ax.get_images()
+
+    movie = animation.FuncAnimation(fig, draw, frames=len(snapshots), interval=interval_ms)
+    html = movie.to_jshtml(default_mode="once")
+    plt.close(fig)
+    return html

@@ -202,7 +202,8 @@ def fit(G: nn.Module, D: nn.Module, x: torch.Tensor, config: TrainConfig = Train
             if step % config.log_every == 0 or step == config.steps:
                 _record(history, step, stats, time.perf_counter() - start)
                 bar.set_postfix(d_loss=f"{stats['d_loss']:.3f}", g_loss=f"{stats['g_loss']:.3f}",
-                                D_x=f"{stats['d_x']:.2f}", D_G_z=f"{stats['d_g_z']:.2f}")
+                                D_x=f"{stats['d_x']:.2f}", D_G_z=f"{stats['d_g_z']:.2f}",
+                                refresh=False)  # the bar redraws at its own pace
             if config.snapshot_every and step % config.snapshot_every == 0:
                 snapshot(step)
             if step % config.checkpoint_every == 0:

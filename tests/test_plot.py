@@ -50,3 +50,12 @@ def test_curves_plot_every_logged_step() -> None:
     np.testing.assert_allclose(smoothed_d, [1.0, 1.5, 2.5])
     ax = plot.d_output_curves(history, smooth=1)
     np.testing.assert_allclose(ax.get_lines()[2].get_ydata(), [0.1, 0.2, 0.3])
+
+
+def test_progress_animation_embeds_one_frame_per_snapshot() -> None:
+    snapshots = [(step, torch.rand(4, 1, 28, 28) * 2 - 1) for step in (0, 10, 20)]
+    html = plot.progress_animation(snapshots, nrow=2)
+    assert html.count("data:image/png;base64") == 3
+    assert "<script" in html and plt.get_fignums() == []
+    with pytest.raises(ValueError, match="empty"):
+        plot.progress_animation([])
