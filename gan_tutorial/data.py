@@ -22,7 +22,8 @@ def _uint8_to_model_range(pixels: torch.Tensor) -> torch.Tensor:
     return (pixels.to(torch.float32).reshape(-1, 1, 28, 28) / 127.5) - 1.0
 
 
-def _torchvision_mnist(root: Path, train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _torchvision_mnist(root: Path, train: bool,
+                       download: bool) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets import MNIST  # imported here: importing the package stays cheap
 
     # torchvision prints one line per failed mirror; keep it for the warning, not the page.

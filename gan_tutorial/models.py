@@ -28,7 +28,8 @@ def _mlp(sizes: Sequence[int], slope: float = 0.2) -> list[nn.Module]:
 def _check_positive_ints(name: str, values: Sequence[int]) -> tuple[int, ...]:
     values = tuple(values)
     if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
-        raise ValueError(f"{name} must be a non-empty sequence of positive integers, got {values!r}")
+        raise ValueError(f"{name} must be a non-empty sequence of positive integers, "
+                         f"got {values!r}")
     return values
 
 

