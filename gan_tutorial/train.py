@@ -207,9 +207,8 @@ def fit(G: nn.Module, D: nn.Module, x: torch.Tensor, config: TrainConfig = Train
                                 refresh=False)  # the bar redraws at its own pace
             if config.snapshot_every and step % config.snapshot_every == 0:
                 snapshot(step)
-            if step % config.checkpoint_every == 0:
+            if step % config.checkpoint_every == 0 or step == config.steps:
                 checkpoint(step)
-        checkpoint(config.steps)
     except KeyboardInterrupt:
         history.interrupted = True
         checkpoint(step - 1)
