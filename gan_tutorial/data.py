@@ -26,9 +26,9 @@ def _torchvision_mnist(root: Path, train: bool,
                        download: bool) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets import MNIST  # imported here: importing the package stays cheap
 
-    # torchvision prints one line per failed mirror; keep it for the warning, not the page.
-    log = io.StringIO()
-    with contextlib.redirect_stdout(log):
+    # torchvision prints a message per failed mirror; the exception it raises says the same,
+    # and mnist() turns that into one warning, so the prints are kept off the page.
+    with contextlib.redirect_stdout(io.StringIO()):
         dataset = MNIST(str(root), train=train, download=download)
     return _uint8_to_model_range(dataset.data), dataset.targets.to(torch.int64)
 
