@@ -3,7 +3,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTHON  ?= python3
-CHAPTERS := $(filter-out %.nbconvert.ipynb,$(wildcard book/*.ipynb))
+CHAPTERS := $(wildcard book/*.ipynb)
 
 .PHONY: install book test unit execute clean
 

@@ -91,6 +91,22 @@ def _smooth(values: Sequence[float], window: int) -> np.ndarray:
     return (cumulative[ends] - cumulative[starts]) / (ends - starts)
 
 
+def _series(ax: Axes, history: History, series: Sequence[tuple[str, str, str]],
+            smooth: int) -> None:
+    """Each ``(History field, label, colour)``: raw values faintly, the moving average on top."""
+    for key, label, color in series:
+        values = getattr(history, key)
+        ax.plot(history.step, values, color=color, alpha=0.25, linewidth=0.8)
+        ax.plot(history.step, _smooth(values, smooth), color=color, label=label)
+
+
+def _finish(ax: Axes, ylabel: str) -> Axes:
+    ax.set_xlabel("generator step")
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper right", fontsize="small")
+    return ax
+
+
 def loss_curves(history: History, ax: Axes | None = None, smooth: int = 50) -> Axes:
     """Discriminator and generator losses against the generator step.
 
@@ -104,16 +120,10 @@ def loss_curves(history: History, ax: Axes | None = None, smooth: int = 50) -> A
         smooth: window of the moving average, in logged steps (1 = no smoothing).
     """
     ax = _axes(ax, (7, 3.5))
-    for key, label, color in (("d_loss", "D loss", "C0"), ("g_loss", "G loss", "C1")):
-        values = getattr(history, key)
-        ax.plot(history.step, values, color=color, alpha=0.25, linewidth=0.8)
-        ax.plot(history.step, _smooth(values, smooth), color=color, label=label)
+    _series(ax, history, (("d_loss", "D loss", "C0"), ("g_loss", "G loss", "C1")), smooth)
     ax.axhline(np.log(4), color="C0", linestyle=":", linewidth=1, label="log 4 (D at equilibrium)")
     ax.axhline(np.log(2), color="C1", linestyle=":", linewidth=1, label="log 2 (G at equilibrium)")
-    ax.set_xlabel("generator step")
-    ax.set_ylabel("loss (nats)")
-    ax.legend(loc="upper right", fontsize="small")
-    return ax
+    return _finish(ax, "loss (nats)")
 
 
 def d_output_curves(history: History, ax: Axes | None = None, smooth: int = 50) -> Axes:
@@ -128,16 +138,11 @@ def d_output_curves(history: History, ax: Axes | None = None, smooth: int = 50) 
         smooth: window of the moving average, in logged steps (1 = no smoothing).
     """
     ax = _axes(ax, (7, 3.5))
-    for key, label, color in (("d_x", "D(x), real", "C2"), ("d_g_z", "D(G(z)), generated", "C3")):
-        values = getattr(history, key)
-        ax.plot(history.step, values, color=color, alpha=0.25, linewidth=0.8)
-        ax.plot(history.step, _smooth(values, smooth), color=color, label=label)
+    _series(ax, history, (("d_x", "D(x), real", "C2"), ("d_g_z", "D(G(z)), generated", "C3")),
+            smooth)
     ax.axhline(0.5, color="gray", linestyle=":", linewidth=1, label="1/2 (equilibrium)")
     ax.set_ylim(0, 1)
-    ax.set_xlabel("generator step")
-    ax.set_ylabel("mean output of D")
-    ax.legend(loc="upper right", fontsize="small")
-    return ax
+    return _finish(ax, "mean output of D")
 
 
 def progress_animation(snapshots: Sequence[tuple[int, torch.Tensor]], nrow: int = 8,

@@ -9,6 +9,11 @@ import torch
 from torch import nn
 
 
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
 @contextlib.contextmanager
 def evaluating(*modules: nn.Module) -> Iterator[None]:
     """Put ``modules`` in eval mode with autograd off; restore each one's previous mode after.
@@ -53,8 +58,7 @@ def fixed_latents(n: int, latent_dim: int, seed: int = 0,
         ValueError: if ``n``, ``latent_dim`` or ``seed`` is out of range.
     """
     for name, value, minimum in (("n", n, 1), ("latent_dim", latent_dim, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        _check_int(name, value, minimum)
     generator = torch.Generator().manual_seed(seed)
     z = torch.randn(n, latent_dim, generator=generator)
     return z if device is None else z.to(device)
@@ -81,8 +85,7 @@ def sample(G: nn.Module, n: int, seed: int | None = None, batch_size: int = 1_00
             ``latent_dim``.
     """
     for name, value in (("n", n), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_int(name, value, minimum=1)
     latent_dim = getattr(G, "latent_dim", None)
     if not isinstance(latent_dim, int):
         raise ValueError("G must have an integer attribute latent_dim (the size of z)")
