@@ -124,10 +124,11 @@ def _minibatches(x: torch.Tensor, batch_size: int, seed: int) -> Iterator[torch.
 
 
 def _check_data(x: torch.Tensor, batch_size: int) -> None:
-    if not isinstance(x, torch.Tensor) or x.dim() != 4 or not x.is_floating_point():
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"fit expected images of shape (N, C, H, W), float, in [-1, 1], "
-                         f"got {shape}")
+    if not isinstance(x, torch.Tensor) or x.dim() < 2 or not x.is_floating_point():
+        got = (f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor)
+               else type(x).__name__)
+        raise ValueError(f"fit expected a float tensor of shape (N, ...): images (N, C, H, W) "
+                         f"in [-1, 1] or points (N, d); got {got}")
     if len(x) < batch_size:
         raise ValueError(f"fit needs at least batch_size={batch_size} images, got {len(x)}")
 
@@ -146,7 +147,8 @@ def fit(G: nn.Module, D: nn.Module, x: torch.Tensor, config: TrainConfig = Train
 
     Args:
         G, D: generator (with ``latent_dim``) and discriminator (logits ``(B,)``).
-        x: training images ``(N, C, H, W) float32 in [-1, 1]``, ``N >= config.batch_size``.
+        x: training data, ``N >= config.batch_size`` examples: images ``(N, C, H, W) float32
+            in [-1, 1]``, or points ``(N, d) float32`` for the low-dimensional toy problems.
         config: the settings; see :class:`gan_tutorial.config.TrainConfig`.
         device: where to train; ``None`` means :func:`gan_tutorial.utils.get_device`.
         fixed_z: latents for the snapshots, ``(n, latent_dim)``; default 16 vectors from
@@ -162,7 +164,7 @@ def fit(G: nn.Module, D: nn.Module, x: torch.Tensor, config: TrainConfig = Train
         warning is issued, G and D keep their weights and ``history.interrupted`` is True.
 
     Raises:
-        ValueError: if ``x`` is not a 4-D floating tensor with at least one minibatch.
+        ValueError: if ``x`` is not a floating tensor ``(N, ...)`` with at least one minibatch.
     """
     _check_data(x, config.batch_size)
     device = get_device() if device is None else torch.device(device)
