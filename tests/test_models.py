@@ -1,5 +1,7 @@
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gan_tutorial.models import MLPDiscriminator, MLPGenerator
 
@@ -52,3 +54,44 @@ def test_discriminator_rejects_wrong_images_with_the_expected_shape(x: torch.Ten
 def test_constructor_rejects_bad_arguments(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         MLPGenerator(**kwargs)
+
+
+DTYPES = [torch.float32, torch.float64, torch.float16, torch.int64, torch.uint8, torch.bool]
+SHAPES = st.lists(st.integers(0, 5), min_size=0, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=SHAPES, dtype=st.sampled_from(DTYPES))
+def test_generator_accepts_only_float_z_of_shape_b_latent_dim(shape: list[int],
+                                                              dtype: torch.dtype) -> None:
+    G = MLPGenerator(latent_dim=3, img_shape=(1, 2, 2), hidden=(4,))
+    z = torch.zeros(shape, dtype=dtype)
+    if len(shape) == 2 and shape[1] == 3 and dtype.is_floating_point:
+        with torch.no_grad():
+            assert G(z.float()).shape == (shape[0], 1, 2, 2)
+    else:
+        with pytest.raises(ValueError, match=r"^G expected z of shape \(B, 3\) with a "
+                                             r"floating-point dtype, got \("):
+            G(z)
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=SHAPES, dtype=st.sampled_from(DTYPES))
+def test_discriminator_accepts_only_float_images_of_its_shape(shape: list[int],
+                                                              dtype: torch.dtype) -> None:
+    D = MLPDiscriminator(img_shape=(1, 2, 3), hidden=(4,))
+    x = torch.zeros(shape, dtype=dtype)
+    if len(shape) == 4 and shape[1:] == [1, 2, 3] and dtype.is_floating_point:
+        with torch.no_grad():
+            assert D(x.float()).shape == (shape[0],)
+    else:
+        with pytest.raises(ValueError, match=r"^D expected images of shape \(B, 1, 2, 3\) "
+                                             r"with a floating-point dtype, got"):
+            D(x)
+
+
+@pytest.mark.parametrize("model, bad", [(MLPGenerator(), [[0.0] * 100]),
+                                        (MLPDiscriminator(), None)])
+def test_non_tensors_are_rejected_naming_their_type(model, bad) -> None:
+    with pytest.raises(ValueError, match=f"got {type(bad).__name__}$"):
+        model(bad)

@@ -1,5 +1,12 @@
+import dataclasses
+import itertools
+import os
+import signal
+
 import pytest
 import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from gan_tutorial import train
 from gan_tutorial.checkpoint import load_checkpoint
@@ -58,13 +65,16 @@ def test_g_step_updates_only_g_and_lowers_its_loss() -> None:
     assert last < first  # G learns to fool a fixed D
 
 
+def adam_steps(opt: torch.optim.Optimizer) -> int:
+    return int(next(iter(opt.state.values()))["step"])
+
+
 def test_d_steps_makes_k_discriminator_updates_per_generator_update(mnist_digits) -> None:
     G, D = small_models()
     opt_g = torch.optim.Adam(G.parameters())
     opt_d = torch.optim.Adam(D.parameters())
     train.fit(G, D, mnist_digits[0][:256], TrainConfig(steps=3, d_steps=4, **SMALL),
               device="cpu", progress=False, optimizers=(opt_g, opt_d))
-    adam_steps = lambda opt: int(next(iter(opt.state.values()))["step"])  # noqa: E731
     assert (adam_steps(opt_g), adam_steps(opt_d)) == (3, 12)
 
 
@@ -93,6 +103,9 @@ def test_fit_learns_to_tell_real_from_fake_early(mnist_digits) -> None:
     (torch.zeros(100), r"shape \(N, \.\.\.\)"),
     (torch.zeros(10, 1, 28, 28), "at least batch_size=32"),
     (torch.zeros(100, 1, 28, 28, dtype=torch.uint8), r"float tensor .* torch.uint8"),
+    (torch.full((100, 1, 28, 28), 255.0), r"images in \[-1, 1\].*\[255, 255\].*data\.mnist"),
+    (torch.zeros(100, 1, 28, 28).index_fill_(0, torch.tensor([7]), float("nan")),
+     "finite data, but x holds 784 NaN"),
 ])
 def test_fit_rejects_bad_data(x: torch.Tensor, message: str) -> None:
     G, D = small_models()
@@ -100,34 +113,141 @@ def test_fit_rejects_bad_data(x: torch.Tensor, message: str) -> None:
         train.fit(G, D, x, TrainConfig(steps=1, **SMALL), device="cpu", progress=False)
 
 
-def test_ctrl_c_keeps_the_models_and_the_last_checkpoint(mnist_digits, monkeypatch,
-                                                         tmp_path) -> None:
-    G, D = small_models()
-    real_g_step = train.g_step
-    calls = {"n": 0}
-
-    def interrupted_g_step(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return real_g_step(*args, **kwargs)
-
-    monkeypatch.setattr(train, "g_step", interrupted_g_step)
-    path = tmp_path / "run.pt"
-    with pytest.warns(RuntimeWarning, match="interrupted during step 4"):
-        history = train.fit(G, D, mnist_digits[0][:256], TrainConfig(steps=10, **SMALL),
-                            device="cpu", progress=False, checkpoint_path=path)
-    assert history.interrupted and history.step == [1, 2, 3]
-    G2, D2 = small_models(seed=1)
-    step, config = load_checkpoint(path, G2, D2)
-    assert step == 3 and config.steps == 10
-    assert all(torch.equal(a, b) for a, b in zip(G.parameters(), G2.parameters()))
+def test_points_of_a_toy_problem_may_lie_outside_the_image_range() -> None:
+    train._check_data(torch.full((40, 2), 4.0), batch_size=32)  # no error
 
 
-def test_periodic_checkpoints(mnist_digits, tmp_path) -> None:
-    G, D = small_models()
-    path = tmp_path / "run.pt"
-    train.fit(G, D, mnist_digits[0][:256], TrainConfig(steps=5, checkpoint_every=2, **SMALL),
-              device="cpu", progress=False, checkpoint_path=path)
-    step, _ = load_checkpoint(path, *small_models(seed=2))
-    assert step == 5
+# --- checkpoints, Ctrl-C, exact resume, divergence ---------------------------------------------
+
+RESUME = TrainConfig(steps=12, d_steps=2, checkpoint_every=5, snapshot_every=3, **SMALL)
+
+
+def run(x, directory, config=RESUME, seed: int = 0, **kwargs):
+    """Fresh models and optimisers, trained by fit; returns (G, D, optimisers, history)."""
+    G, D = small_models(seed)
+    optimisers = (torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters()))
+    history = train.fit(G, D, x, config, device="cpu", progress=False, checkpoint_dir=directory,
+                        optimizers=optimisers, **kwargs)
+    return G, D, optimisers, history
+
+
+def assert_identical(a, b) -> None:
+    """Bit-identical runs: weights, optimiser states, readings and snapshots."""
+    (G1, D1, opts1, h1), (G2, D2, opts2, h2) = a, b
+    for p, q in zip([*G1.parameters(), *D1.parameters()], [*G2.parameters(), *D2.parameters()]):
+        assert torch.equal(p, q)
+    for o1, o2 in zip(opts1, opts2):
+        for s1, s2 in zip(o1.state.values(), o2.state.values()):
+            assert all(torch.equal(s1[key], s2[key]) for key in ("step", "exp_avg", "exp_avg_sq"))
+    for key in ("step", "d_loss", "g_loss", "d_x", "d_g_z"):
+        assert getattr(h1, key) == getattr(h2, key), key
+    assert [s for s, _ in h1.snapshots] == [s for s, _ in h2.snapshots]
+    assert all(torch.equal(i1, i2) for (_, i1), (_, i2) in zip(h1.snapshots, h2.snapshots))
+
+
+def calls_then(function, n: int, action):
+    """Wrap ``function`` so that its n-th call first runs ``action(*args)``."""
+    count = {"calls": 0}
+
+    def wrapped(*args, **kwargs):
+        count["calls"] += 1
+        if count["calls"] == n:
+            action(*args)
+        return function(*args, **kwargs)
+    return wrapped
+
+
+@pytest.fixture
+def x96(mnist_digits) -> torch.Tensor:
+    return mnist_digits[0][:96]  # 3 minibatches per epoch: 12 steps x 2 D steps = 8 epochs
+
+
+def test_ctrl_c_finishes_the_step_saves_it_and_resume_is_bit_identical(
+        x96, tmp_path, monkeypatch) -> None:
+    reference = run(x96, tmp_path / "reference")
+    # a real SIGINT (what Ctrl-C sends) arrives during the 7th generator update
+    monkeypatch.setattr(train, "g_step", calls_then(
+        train.g_step, 7, lambda *args: os.kill(os.getpid(), signal.SIGINT)))
+    with pytest.warns(RuntimeWarning, match=r"interrupted after step 7; .*at step 7"):
+        *_, stopped = run(x96, tmp_path / "run")
+    assert stopped.interrupted and stopped.step == list(range(1, 8))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    monkeypatch.undo()
+    torch.manual_seed(1234)  # the resumed run must not depend on the global random state
+    resumed = run(x96, tmp_path / "run", seed=5)  # other initial weights: all are replaced
+    assert not resumed[3].interrupted
+    assert_identical(resumed, reference)
+
+
+def test_an_interrupt_inside_a_step_keeps_the_last_checkpoint(x96, tmp_path,
+                                                              monkeypatch) -> None:
+    reference = run(x96, tmp_path / "reference")
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "g_step", calls_then(train.g_step, 8, interrupt))
+    with pytest.warns(RuntimeWarning, match=r"during step 8 .* at step 5"):
+        *_, stopped = run(x96, tmp_path / "run")
+    assert stopped.interrupted and stopped.step[-1] == 7
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt").step == 5
+    monkeypatch.undo()
+    assert_identical(run(x96, tmp_path / "run", seed=5), reference)
+
+
+def test_a_longer_run_can_continue_a_finished_one(x96, tmp_path) -> None:
+    reference = run(x96, tmp_path / "reference")
+    first = run(x96, tmp_path / "run", dataclasses.replace(RESUME, steps=6))
+    assert first[3].step[-1] == 6
+    assert_identical(run(x96, tmp_path / "run", seed=5), reference)
+
+
+def test_resume_false_starts_over(x96, tmp_path) -> None:
+    run(x96, tmp_path / "run", dataclasses.replace(RESUME, steps=4, seed=3))
+    assert_identical(run(x96, tmp_path / "run", resume=False), run(x96, tmp_path / "other"))
+
+
+def test_resuming_with_other_settings_is_refused(x96, tmp_path) -> None:
+    run(x96, tmp_path / "run", dataclasses.replace(RESUME, steps=2))
+    with pytest.raises(ValueError, match=r"written with lr_d=0\.0002 but this config has "
+                                         r"lr_d=0\.001; pass resume=False"):
+        run(x96, tmp_path / "run", dataclasses.replace(RESUME, lr_d=1e-3))
+
+
+def test_a_nan_in_the_data_stops_training_and_the_last_checkpoint_loads(
+        x96, tmp_path, monkeypatch) -> None:
+    def poison(G, D, opt_d, x_real, z):
+        x_real[0, 0, 0, 0] = float("nan")
+
+    # the 15th D update is the first of step 8 (2 per step); checkpoints at steps 5 and 10
+    monkeypatch.setattr(train, "d_step", calls_then(train.d_step, 15, poison))
+    with pytest.raises(train.TrainingDiverged, match=r"step 8: the D update gave non-finite "
+                                                     r"values \(d_loss=nan.*step 7: d_loss=") \
+            as caught:
+        run(x96, tmp_path / "run")
+    diverged = caught.value
+    assert (diverged.step, diverged.network, diverged.last_finite[0]) == (8, "D", 7)
+    assert diverged.history.step == list(range(1, 8))
+    assert diverged.checkpoint == tmp_path / "run" / "checkpoint.pt"
+    G, D = small_models(seed=3)
+    assert load_checkpoint(diverged.checkpoint, G, D).step == 5
+    assert all(torch.isfinite(p).all() for p in [*G.parameters(), *D.parameters()])
+
+
+def test_a_non_finite_generator_loss_names_g(x96, monkeypatch) -> None:
+    monkeypatch.setattr(train, "g_step", lambda *args: {"g_loss": float("inf")})
+    with pytest.raises(train.TrainingDiverged, match="step 1: the G update") as caught:
+        run(x96, None)
+    assert caught.value.last_finite is None and caught.value.checkpoint is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 20), batch_size=st.integers(1, 8), seed=st.integers(0, 2**32 - 1),
+       start=st.integers(0, 30))
+def test_minibatches_resume_at_any_position(n: int, batch_size: int, seed: int,
+                                            start: int) -> None:
+    assume(batch_size <= n)
+    x = torch.arange(n, dtype=torch.float32)[:, None]
+    whole = list(itertools.islice(train._minibatches(x, batch_size, seed), start + 5))
+    resumed = list(itertools.islice(train._minibatches(x, batch_size, seed, start), 5))
+    assert all(torch.equal(a, b) for a, b in zip(whole[start:], resumed))
