@@ -422,7 +422,7 @@ def _loop(run: _Run, batches: Iterator[torch.Tensor], device: torch.device,
                 if config.snapshot_every and step % config.snapshot_every == 0:
                     snapshot(step)
                 completed, clean = step, True
-                if stop_requested.is_set():
+                if stop_requested.is_set() and step < config.steps:
                     raise KeyboardInterrupt
                 if step % config.checkpoint_every == 0 or step == config.steps:
                     run.save(step)
