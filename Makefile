@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed
 PYTHON  ?= python3
 CHAPTERS := $(wildcard book/*.ipynb)
 
-.PHONY: install book test unit execute clean
+.PHONY: install book test unit execute colab clean
 
 install: $(STAMP)
 
@@ -20,18 +20,23 @@ $(STAMP): requirements.txt pyproject.toml
 book: install
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
-# Unit tests, then every chapter in smoke mode (book/conftest.py sets GAN_TUTORIAL_SMOKE=1).
+# Unit tests, the book in headless Chromium (tests/test_browser.py builds it), then every
+# chapter in smoke mode (book/conftest.py sets GAN_TUTORIAL_SMOKE=1).
 test: install
 	$(BIN)/pytest -v --nbval-lax --nbval-current-env tests book
 
 unit: install
 	$(BIN)/pytest tests
 
-# Re-run every chapter at full size and store its outputs (what the rendered book shows).
+# Re-run every chapter at full size (on the GPU if there is one) and store its outputs, which
+# the rendered book shows. A chapter that fails keeps its old outputs; each run is logged in
+# book/run_log.json and book/how_this_book_was_run.md. One chapter: make execute NB=book/x.ipynb
 execute: install
-	for nb in $(CHAPTERS); do \
-	  env -u GAN_TUTORIAL_SMOKE $(BIN)/papermill --cwd book -k python3 "$$nb" "$$nb" || exit 1; \
-	done
+	$(BIN)/python book/_tools/execute.py $(NB)
+
+# After changing repository.url in _config.yml: rewrite every chapter's Colab badge and install cell.
+colab: install
+	$(BIN)/python book/_tools/colab.py
 
 clean:
 	rm -rf _build

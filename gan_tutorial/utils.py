@@ -64,7 +64,7 @@ def to_unit_range(x: torch.Tensor) -> torch.Tensor:
     """Map images from the model range ``[-1, 1]`` to the display range ``[0, 1]``.
 
     ``y = (x + 1) / 2``, clamped to ``[0, 1]``. Only :mod:`gan_tutorial.plot` and
-    :mod:`gan_tutorial.metrics` call it; data and G stay in ``[-1, 1]`` everywhere else.
+    ``gan_tutorial.metrics`` call it; data and G stay in ``[-1, 1]`` everywhere else.
 
     Args:
         x: a floating-point tensor of any shape, values nominally in ``[-1, 1]``.

@@ -1,0 +1,163 @@
+"""The rendered book in a real browser: build the HTML, open every page in headless Chromium.
+
+Per page: the title, every image loaded, the maths typeset by MathJax, no traceback on show, the
+sidebar listing every chapter; a full-page screenshot goes to ``_build/screenshots/``. Needs
+Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them); without them the test
+is skipped, except under CI (``CI=true``), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+SHOTS = BUILD / "screenshots"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+PAGES = [TOC["root"]] + [entry["file"] for part in TOC["parts"] for entry in part["chapters"]]
+BOOK_TITLE = yaml.safe_load((ROOT / "_config.yml").read_text())["title"]
+
+
+def _heading(page: str) -> str:
+    """The page's first ``# `` heading, from its Markdown or its notebook's first cell."""
+    source = ROOT / f"{page}.md"
+    if source.exists():
+        text = source.read_text()
+    else:
+        cells = json.loads((ROOT / f"{page}.ipynb").read_text())["cells"]
+        text = "".join(cells[0]["source"])
+    return next(line[2:].strip() for line in text.splitlines() if line.startswith("# "))
+
+
+def _clean_title(text: str) -> str:
+    """Heading text as Sphinx renders it in <title>: inline markup and backticks dropped."""
+    return re.sub(r"[`*]", "", text)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    """Build the book (warnings are errors) and serve ``_build/html`` on localhost."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    build = subprocess.run([str(jupyter_book), "build", "-W", "-n", "--keep-going", str(ROOT)],
+                           capture_output=True, text=True, cwd=ROOT)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(BUILD / "html"))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Selenium, with no network beyond localhost."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI needs Debian's chromium and chromium-driver (see .ci/run)")
+        pytest.skip("chromium / chromedriver not installed (apt-get install chromium "
+                    "chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1300,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def _load(driver, url: str) -> None:
+    """Open ``url``, scroll through it (lazy images) and wait for MathJax to finish."""
+    driver.get(url)
+    driver.execute_script("window.scrollTo(0, document.body.scrollHeight);")
+    driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const images = Array.from(document.images).filter(i => !i.complete)
+            .map(i => new Promise(r => { i.onload = r; i.onerror = r; }));
+        const maths = window.MathJax && MathJax.startup ? MathJax.startup.promise
+                                                         : Promise.resolve();
+        Promise.all([...images, maths]).then(() => done(true));
+    """)
+
+
+def _screenshot(driver, path: Path) -> None:
+    """A full-page PNG: the window is resized to the page's height for one capture."""
+    driver.execute_script("window.scrollTo(0, 0);")
+    height = min(driver.execute_script("return document.documentElement.scrollHeight;"), 30_000)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1300, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+CHECKS = """
+const article = document.querySelector("article") || document.body;
+const prose = article.cloneNode(true);
+prose.querySelectorAll("pre, code, .highlight, script, style").forEach(e => e.remove());
+return {
+  title: document.title,
+  images: document.images.length,
+  broken: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))
+               .map(i => i.getAttribute("src").slice(0, 80)),
+  maths: document.querySelectorAll(".math").length,
+  untypeset: Array.from(document.querySelectorAll(".math"))
+                  .filter(m => !m.querySelector("mjx-container")).length,
+  raw_tex: prose.textContent.includes("$$") || /\\\\(frac|mathbb|begin)\\b/.test(prose.textContent),
+  tracebacks: document.querySelectorAll(".output.traceback, .output.error").length
+              + (article.innerText.includes("Traceback (most recent call last)") ? 1 : 0),
+  sidebar: Array.from(document.querySelectorAll("nav.bd-docs-nav a"))
+                .map(a => new URL(a.href).pathname),
+};
+"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_in_a_real_browser(site: str, browser, page: str) -> None:
+    _load(browser, f"{site}/{page}.html")
+    result = browser.execute_script(CHECKS)
+    _screenshot(browser, SHOTS / f"{Path(page).name}.png")
+    (SHOTS / f"{Path(page).name}.json").write_text(json.dumps(result, indent=1))
+
+    assert result["title"] == f"{_clean_title(_heading(page))} \u2014 {BOOK_TITLE}"
+    assert not result["broken"], f"images that did not load: {result['broken']}"
+    assert result["untypeset"] == 0 and not result["raw_tex"], "maths left as raw TeX"
+    assert result["tracebacks"] == 0, "a traceback is on show"
+    for chapter in PAGES[1:]:
+        assert f"/{chapter}.html" in result["sidebar"], f"{chapter} missing from the sidebar"
+
+
+def test_maths_and_images_are_actually_exercised(site: str, browser) -> None:
+    """The checks above are not vacuous: the book has typeset maths and loaded figures."""
+    pages = [json.loads((SHOTS / f"{Path(p).name}.json").read_text()) for p in PAGES
+             if (SHOTS / f"{Path(p).name}.json").exists()]
+    assert len(pages) == len(PAGES), "run the per-page test first (same module)"
+    assert sum(p["maths"] for p in pages) > 0 and sum(p["images"] for p in pages) > 0
+    summary = {"pages": len(pages), "images": sum(p["images"] for p in pages),
+               "maths": sum(p["maths"] for p in pages)}
+    (SHOTS / "summary.json").write_text(json.dumps(summary) + "\n")

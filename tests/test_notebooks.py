@@ -1,0 +1,94 @@
+"""Every chapter as a reader gets it: Colab-ready, parameterised, stored from a logged full run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tool(name: str):
+    """Import a script of book/_tools as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "book" / "_tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+
+
+CHAPTERS = [ROOT / f"{name}.ipynb" for name in _toc_files() if (ROOT / f"{name}.ipynb").exists()]
+colab = _tool("colab")
+
+
+def test_every_file_in_the_toc_exists_and_every_notebook_is_in_it() -> None:
+    for name in _toc_files():
+        assert (ROOT / f"{name}.md").exists() or (ROOT / f"{name}.ipynb").exists(), name
+    assert sorted(CHAPTERS) == sorted((ROOT / "book").glob("*.ipynb"))
+
+
+@pytest.fixture(params=CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def chapter(request) -> nbformat.NotebookNode:
+    nb = nbformat.read(request.param, as_version=4)
+    nb.path = request.param
+    return nb
+
+
+def test_first_code_cell_installs_the_package_only_under_colab(chapter) -> None:
+    url, _ = colab.repository()
+    first_code = next(cell for cell in chapter.cells if cell.cell_type == "code")
+    assert first_code.source == colab.install_cell()
+    assert 'if "google.colab" in sys.modules:' in first_code.source
+    assert f"git+{url}" in first_code.source
+
+
+def test_title_is_followed_by_an_open_in_colab_badge(chapter) -> None:
+    lines = chapter.cells[0].source.split("\n")
+    assert lines[0].startswith("# ")
+    assert colab.badge(chapter.path) in lines[1:4]
+    assert (ROOT / "book" / colab.BADGE_IMAGE).exists()
+
+
+def test_has_a_parameters_cell_with_a_smoke_switch(chapter) -> None:
+    tagged = [cell for cell in chapter.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert 'os.environ.get("GAN_TUTORIAL_SMOKE") == "1"' in tagged[0].source
+
+
+def test_has_a_python3_kernel_spec(chapter) -> None:
+    assert chapter.metadata["kernelspec"]["name"] == "python3"
+    assert chapter.metadata["kernelspec"]["language"] == "python"
+
+
+def test_no_error_outputs_are_stored(chapter) -> None:
+    for index, cell in enumerate(chapter.cells):
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", f"cell {index} stores an error"
+            assert "Traceback (most recent call last)" not in output.get("text", ""), index
+
+
+def test_stored_outputs_come_from_the_logged_full_run(chapter) -> None:
+    log = json.loads((ROOT / "book" / "run_log.json").read_text())
+    key = chapter.path.relative_to(ROOT).as_posix()
+    papermill = chapter.metadata["papermill"]
+    assert key in log, f"{key} has no entry in book/run_log.json: run `make execute`"
+    assert log[key]["finished"] == papermill["end_time"], "stored outputs are not the logged run"
+    assert papermill["exception"] is None and papermill["parameters"] == {}
+    page = (ROOT / "book" / "how_this_book_was_run.md").read_text()
+    assert f"{{doc}}`{chapter.path.stem}`" in page
+
+
+def test_summary_and_exercises_end_the_chapter(chapter) -> None:
+    headings = [line for cell in chapter.cells if cell.cell_type == "markdown"
+                for line in cell.source.split("\n") if line.startswith("## ")]
+    assert any("Summary" in h for h in headings[-3:]), headings[-3:]
+    assert any("Exercises" in h for h in headings[-3:]), headings[-3:]
