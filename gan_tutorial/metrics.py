@@ -1,0 +1,279 @@
+"""Sample-quality and mode-coverage measures for MNIST GANs, on the features of a small classifier.
+
+The usual FID and Inception Score use an ImageNet Inception network, whose weights cannot be
+downloaded here and which fits 28 x 28 digits poorly. Like many MNIST GAN papers, the book uses
+its own MNIST classifier instead (:func:`mnist_evaluator`): the *classifier FID* below is the
+Fréchet distance of Heusel et al. 2017 computed on that network's features, so its numbers are
+not on the scale of published Inception FIDs.
+
+Every function takes images ``(N, 1, 28, 28) float32 in [-1, 1]`` (the range of the data and of
+G's tanh output) and raises ``ValueError`` for anything else. Work is batched and runs under
+``torch.no_grad()`` on the evaluator's device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+from .utils import get_device
+
+#: The shipped weights of :class:`MNISTEvaluator` (a ``state_dict``, 0.9 MB).
+WEIGHTS = Path(__file__).with_name("weights") / "mnist_evaluator.pt"
+#: SHA-256 of :data:`WEIGHTS`, checked by :func:`mnist_evaluator` before loading.
+WEIGHTS_SHA256 = "610ca2fc0b594016679250627fde8d51c0ac8a02db7ee14d72426c491aeaf25d"
+#: Digit classes of MNIST.
+NUM_CLASSES = 10
+
+
+class MNISTEvaluator(nn.Module):
+    """A LeNet-style MNIST classifier whose penultimate layer gives the metrics' features.
+
+    ``conv3x3(16) - conv3x3(16) - maxpool - conv3x3(32) - conv3x3(32) - maxpool - linear(128)
+    - linear(10)``, ReLU after every hidden layer. :meth:`features` returns the 128 activations
+    after the first linear layer's ReLU; :meth:`forward` returns the 10 class logits.
+
+    Input: ``(N, 1, 28, 28) float32 in [-1, 1]``. Output: logits ``(N, 10)``.
+    """
+
+    num_features = 128  # read by torchmetrics' FrechetInceptionDistance
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten())
+        self.hidden = nn.Sequential(nn.Linear(32 * 7 * 7, self.num_features), nn.ReLU())
+        self.dropout = nn.Dropout(0.3)
+        self.head = nn.Linear(self.num_features, NUM_CLASSES)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate activations ``(N, 128) float32, >= 0`` of images ``(N, 1, 28, 28)``."""
+        return self.hidden(self.conv(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.features(x)))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def mnist_evaluator(device: torch.device | str | None = None,
+                    path: str | Path = WEIGHTS) -> MNISTEvaluator:
+    """The book's trained MNIST classifier, verified and in eval mode, with frozen weights.
+
+    The weights ship inside the package (``gan_tutorial/weights/mnist_evaluator.pt``), are
+    checked against :data:`WEIGHTS_SHA256` before loading, and are loaded with
+    ``torch.load(..., weights_only=True)`` (no pickled code can run). They were produced by
+    ``python benchmarks/train_evaluator.py``; its docstring gives the data and the held-out
+    accuracy.
+
+    Args:
+        device: where to put the network; ``None`` means :func:`gan_tutorial.utils.get_device`.
+        path: the weights file (default: the shipped one).
+
+    Raises:
+        FileNotFoundError: if the weights file is missing.
+        ValueError: if its SHA-256 differs from :data:`WEIGHTS_SHA256` (corrupt or replaced).
+    """
+    path = Path(path)
+    digest = _sha256(path)
+    if digest != WEIGHTS_SHA256:
+        raise ValueError(f"{path}: SHA-256 {digest} does not match the expected "
+                         f"{WEIGHTS_SHA256}; the file is corrupt or was replaced "
+                         f"(re-install the package or re-run benchmarks/train_evaluator.py)")
+    evaluator = MNISTEvaluator()
+    evaluator.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    device = get_device() if device is None else torch.device(device)
+    return evaluator.to(device).eval().requires_grad_(False)
+
+
+def check_mnist_images(images: torch.Tensor, name: str = "images") -> None:
+    """Raise ``ValueError`` unless ``images`` is ``(N, 1, 28, 28)`` float in ``[-1, 1]``, N >= 1."""
+    if (not isinstance(images, torch.Tensor) or images.dim() != 4
+            or tuple(images.shape[1:]) != (1, 28, 28) or not images.is_floating_point()
+            or len(images) == 0):
+        got = (f"{tuple(images.shape)} {images.dtype}" if isinstance(images, torch.Tensor)
+               else type(images).__name__)
+        raise ValueError(f"{name} must be a float tensor of shape (N, 1, 28, 28) with N >= 1, "
+                         f"got {got}")
+    low, high = images.min().item(), images.max().item()
+    if low < -1.001 or high > 1.001:
+        raise ValueError(f"{name} must lie in [-1, 1] (the model range), got values in "
+                         f"[{low:.3f}, {high:.3f}]; images in [0, 1] map to it by 2 * x - 1")
+
+
+def _batched(evaluator: MNISTEvaluator, images: torch.Tensor, what: str,
+             batch_size: int) -> torch.Tensor:
+    """``evaluator.features`` or class probabilities of ``images``, in batches, on the CPU."""
+    device = next(evaluator.parameters()).device
+    outputs = []
+    with torch.no_grad():
+        for batch in images.split(batch_size):
+            batch = batch.to(device, torch.float32)
+            out = (evaluator.features(batch) if what == "features"
+                   else F.softmax(evaluator(batch), dim=1))
+            outputs.append(out.double().cpu())
+    return torch.cat(outputs)
+
+
+class _Features(nn.Module):
+    """Adapter giving torchmetrics the evaluator's penultimate features."""
+
+    def __init__(self, evaluator: MNISTEvaluator) -> None:
+        super().__init__()
+        self.evaluator = evaluator
+        self.num_features = evaluator.num_features
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.evaluator.features(images)
+
+
+def classifier_fid(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator,
+                   batch_size: int = 500) -> float:
+    """Fréchet distance between evaluator features of two image sets (Heusel et al. 2017, Eq. 6).
+
+    ``||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2))`` over the 128-d penultimate features
+    of :class:`MNISTEvaluator`, computed by torchmetrics' ``FrechetInceptionDistance`` with the
+    evaluator as its feature network. Lower is better; about 0 for two samples of one
+    distribution (the estimate is biased upward for small sets: compare equal set sizes, e.g.
+    5,000 vs 5,000).
+
+    Args:
+        fake, real: images ``(N, 1, 28, 28) float32 in [-1, 1]``, N >= 2 each.
+        evaluator: from :func:`mnist_evaluator`.
+        batch_size: images per forward pass.
+
+    Returns:
+        The distance, a float >= 0 (squared feature units).
+
+    Raises:
+        ValueError: on images of the wrong shape, dtype or range, or fewer than 2 per set.
+    """
+    for name, images in (("fake", fake), ("real", real)):
+        check_mnist_images(images, name)
+        if len(images) < 2:
+            raise ValueError(f"{name} needs at least 2 images for a covariance, got {len(images)}")
+    device = next(evaluator.parameters()).device
+    fid = FrechetInceptionDistance(feature=_Features(evaluator)).to(device)
+    with torch.no_grad():
+        for images, is_real in ((real, True), (fake, False)):
+            for batch in images.split(batch_size):
+                fid.update(batch.to(device, torch.float32), real=is_real)
+        return max(float(fid.compute()), 0.0)
+
+
+def inception_score(fake: torch.Tensor, evaluator: MNISTEvaluator,
+                    batch_size: int = 500) -> float:
+    """Inception Score with the MNIST evaluator: ``exp(E_x KL(p(y|x) || p(y)))``.
+
+    Salimans et al. 2016, Section 4, with the evaluator's softmax in place of Inception's. It is
+    high when each image is classified confidently *and* the classes are balanced: at most 10
+    for MNIST (10 classes), 1 when every image gets the same class distribution.
+
+    Args:
+        fake: images ``(N, 1, 28, 28) float32 in [-1, 1]``.
+        evaluator: from :func:`mnist_evaluator`.
+
+    Returns:
+        The score, a float in ``[1, 10]``.
+
+    Raises:
+        ValueError: on images of the wrong shape, dtype or range.
+    """
+    check_mnist_images(fake, "fake")
+    p_yx = _batched(evaluator, fake, "probabilities", batch_size)
+    p_y = p_yx.mean(dim=0, keepdim=True)
+    kl = torch.special.xlogy(p_yx, p_yx) - torch.special.xlogy(p_yx, p_y)
+    return math.exp(kl.sum(dim=1).mean().item())
+
+
+def class_histogram(fake: torch.Tensor, evaluator: MNISTEvaluator,
+                    batch_size: int = 500) -> torch.Tensor:
+    """Fraction of images the evaluator assigns to each digit class: mode coverage over 0-9.
+
+    Args:
+        fake: images ``(N, 1, 28, 28) float32 in [-1, 1]``.
+        evaluator: from :func:`mnist_evaluator`.
+
+    Returns:
+        ``(10,) float64``, non-negative, summing to 1 (index = digit).
+
+    Raises:
+        ValueError: on images of the wrong shape, dtype or range.
+    """
+    check_mnist_images(fake, "fake")
+    labels = _batched(evaluator, fake, "probabilities", batch_size).argmax(dim=1)
+    return torch.bincount(labels, minlength=NUM_CLASSES).double() / len(labels)
+
+
+def kl_to_uniform(histogram: torch.Tensor) -> float:
+    """``KL(h || uniform) = sum_i h_i log(K h_i)`` in nats: 0 if balanced, ``log K`` if one class.
+
+    Args:
+        histogram: ``(K,)`` non-negative fractions summing to 1 (e.g. :func:`class_histogram`).
+
+    Raises:
+        ValueError: if ``histogram`` is not 1-D, has negative entries or does not sum to 1.
+    """
+    h = torch.as_tensor(histogram, dtype=torch.float64)
+    if h.dim() != 1 or len(h) == 0 or (h < 0).any() or abs(h.sum().item() - 1) > 1e-6:
+        raise ValueError(f"histogram must be 1-D non-negative fractions summing to 1, got {h}")
+    return torch.special.xlogy(h, h * len(h)).sum().item()
+
+
+def _kth_neighbour_radii(features: torch.Tensor, k: int, batch_size: int) -> torch.Tensor:
+    """Distance from each feature vector to its k-th nearest other vector of the same set."""
+    radii = [torch.cdist(chunk, features).kthvalue(k + 1, dim=1).values  # +1: itself at 0
+             for chunk in features.split(batch_size)]
+    return torch.cat(radii)
+
+
+def _coverage(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
+              batch_size: int) -> float:
+    """Fraction of ``points`` inside at least one ball ``(centres[j], radii[j])``."""
+    inside = [(torch.cdist(chunk, centres) <= radii).any(dim=1) for chunk in points.split(batch_size)]
+    return torch.cat(inside).double().mean().item()
+
+
+def precision_recall(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator,
+                     k: int = 3, batch_size: int = 500) -> dict[str, float]:
+    """Improved precision and recall with k-NN manifolds (Kynkäänniemi et al. 2019, Section 2).
+
+    Each set's manifold is the union of balls around its feature vectors with radius the
+    distance to the k-th nearest neighbour in the same set. *Precision* is the fraction of fake
+    images inside the real manifold (quality); *recall* the fraction of real images inside the
+    fake manifold (coverage).
+
+    Args:
+        fake, real: images ``(N, 1, 28, 28) float32 in [-1, 1]``, more than ``k`` each.
+        evaluator: from :func:`mnist_evaluator`.
+        k: neighbours defining the radii (the paper uses 3).
+
+    Returns:
+        ``{"precision": float in [0, 1], "recall": float in [0, 1]}``.
+
+    Raises:
+        ValueError: on bad images, ``k < 1``, or a set of at most ``k`` images.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    for name, images in (("fake", fake), ("real", real)):
+        check_mnist_images(images, name)
+        if len(images) <= k:
+            raise ValueError(f"{name} needs more than k={k} images, got {len(images)}")
+    f_fake = _batched(evaluator, fake, "features", batch_size)
+    f_real = _batched(evaluator, real, "features", batch_size)
+    r_fake = _kth_neighbour_radii(f_fake, k, batch_size)
+    r_real = _kth_neighbour_radii(f_real, k, batch_size)
+    return {"precision": _coverage(f_fake, f_real, r_real, batch_size),
+            "recall": _coverage(f_real, f_fake, r_fake, batch_size)}
