@@ -31,9 +31,12 @@ from torch import nn
 
 from .config import TrainConfig
 
+#: Marks a file as a checkpoint of this package.
 FORMAT = "gan_tutorial.checkpoint"
+#: Version of the checkpoint layout; a file of another version is refused.
 FORMAT_VERSION = 1
-CHECKPOINT_NAME = "checkpoint.pt"  # the file fit(..., checkpoint_dir=...) keeps in its folder
+#: The file that ``fit(..., checkpoint_dir=...)`` keeps in its folder.
+CHECKPOINT_NAME = "checkpoint.pt"
 _STATE_KEYS = ("step", "config", "G", "D", "opt_g", "opt_d", "history", "rng")
 
 

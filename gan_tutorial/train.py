@@ -34,7 +34,7 @@ from .losses import d_loss_bce, g_loss_nonsaturating, g_loss_saturating
 from .sampling import evaluating, fixed_latents
 from .utils import get_device
 
-# Settings that may change when a run is resumed: they do not change what is computed.
+#: Settings that may change when a run is resumed, because they do not change what is computed.
 RESUMABLE_CHANGES = ("steps", "log_every", "snapshot_every", "checkpoint_every")
 IMAGE_RANGE_TOLERANCE = 1e-4  # images may exceed [-1, 1] by this much (rounding)
 _D_READINGS = ("d_loss", "d_x", "d_g_z")
