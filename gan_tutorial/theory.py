@@ -173,7 +173,9 @@ def value_function(p_data: ArrayLike, p_g: ArrayLike, D: ArrayLike | None = None
 
     ``0 log 0 = 0``: cells where ``p_data = 0`` (or ``p_g = 0``) add nothing to the first (or
     second) expectation, whatever D is there. If ``D = 0`` where ``p_data > 0`` (or ``D = 1``
-    where ``p_g > 0``), V is ``-inf``.
+    where ``p_g > 0``), V is ``-inf``. With ``D=None``, ``1 - D*`` is computed as
+    ``p_g / (p_data + p_g)``, so C(G) stays finite where ``p_g`` is tiny but positive (in
+    float64, ``D*`` itself would round to 1 there).
 
     Args:
         p_data, p_g: distributions of the same shape on the same cells (see the module
@@ -190,8 +192,9 @@ def value_function(p_data: ArrayLike, p_g: ArrayLike, D: ArrayLike | None = None
             another shape or values outside ``[0, 1]``.
     """
     p, q, dx = _pair(p_data, p_g, dx)
-    if D is None:
-        d = optimal_discriminator(p, q, dx).nan_to_num(nan=0.5)  # any value: p = q = 0 there
+    if D is None:  # D* = p / (p + q) and 1 - D* = q / (p + q), without rounding 1 - D* to 0
+        total = (p + q).clamp_min(torch.finfo(torch.float64).tiny)  # p = q = 0: terms are 0
+        d, one_minus_d = p / total, q / total
     else:
         d = torch.as_tensor(D, dtype=torch.float64)
         if d.shape != p.shape:
@@ -199,7 +202,8 @@ def value_function(p_data: ArrayLike, p_g: ArrayLike, D: ArrayLike | None = None
                              f"got {tuple(d.shape)}")
         if not ((d >= 0) & (d <= 1)).all():
             raise ValueError("D must hold probabilities in [0, 1] (apply sigmoid to logits)")
-    return ((torch.xlogy(p, d) + torch.xlogy(q, 1 - d)).sum() * dx).item()
+        one_minus_d = 1 - d
+    return ((torch.xlogy(p, d) + torch.xlogy(q, one_minus_d)).sum() * dx).item()
 
 
 def kl(p: ArrayLike, q: ArrayLike, dx: float = 1.0) -> float:
@@ -242,5 +246,9 @@ def jsd(p: ArrayLike, q: ArrayLike, dx: float = 1.0) -> float:
             ``dx <= 0``.
     """
     p, q, dx = _pair(p, q, dx, names=("p", "q"))
-    m = (p + q) / 2
-    return 0.5 * kl(p, m, dx) + 0.5 * kl(q, m, dx)
+    # KL(p || m) = sum p log p - p log(p + q) + p log 2, written with log(p + q) rather than
+    # log m: in float64, m = (p + q) / 2 can underflow to 0 where p is tiny but positive.
+    total = p + q
+    kl_sum = (torch.xlogy(p, p) - torch.xlogy(p, total) + torch.xlogy(q, q)
+              - torch.xlogy(q, total)).sum() + math.log(2) * total.sum()
+    return (0.5 * kl_sum * dx).clamp(0, math.log(2)).item()

@@ -92,3 +92,13 @@ def test_point_discriminator_rejects_wrong_points(x: torch.Tensor) -> None:
 def test_point_constructors_reject_bad_arguments(make) -> None:
     with pytest.raises(ValueError):
         make()
+
+
+def test_point_models_are_smooth_so_d_can_bend_away_from_the_origin() -> None:
+    # ELU: the second derivative of D's logit is non-zero around x = 4, where a LeakyReLU net
+    # (piecewise linear) would almost surely have none.
+    torch.manual_seed(0)
+    x = torch.linspace(3, 5, 5).unsqueeze(1).requires_grad_()
+    (slope,) = torch.autograd.grad(PointDiscriminator()(x).sum(), x, create_graph=True)
+    (curvature,) = torch.autograd.grad(slope.sum(), x)
+    assert (curvature.abs() > 1e-6).all()

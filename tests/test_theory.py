@@ -72,6 +72,14 @@ def test_theorem_1_on_densities_and_minimum_at_p_g_equal_p_data() -> None:
     assert theory.value_function(p_data, p_g, dx=dx) > -LOG4
 
 
+def test_c_of_g_stays_finite_where_d_star_rounds_to_one() -> None:
+    # Far in the right tail p_g / p_data < 1e-16, so D* == 1.0 in float64; C(G) must not be -inf.
+    (p_data, p_g), dx = gaussians((4, 0.5), (0, 0.5))
+    assert theory.optimal_discriminator(p_data, p_g, dx).eq(1).any()
+    assert theory.value_function(p_data, p_g, dx=dx) == pytest.approx(
+        -LOG4 + 2 * theory.jsd(p_data, p_g, dx), abs=1e-6)
+
+
 def test_optimal_discriminator_values() -> None:
     p_data = torch.tensor([0.5, 0.25, 0.25, 0.0, 0.0], dtype=torch.float64)
     p_g = torch.tensor([0.0, 0.25, 0.5, 0.25, 0.0], dtype=torch.float64)
