@@ -5,10 +5,12 @@ Every model, loss, training loop and plot that the chapters use lives here, one 
 
 * :mod:`gan_tutorial.config`   -- :class:`TrainConfig`, the validated training settings
 * :mod:`gan_tutorial.data`     -- datasets as ``(N, C, H, W) float32 in [-1, 1]`` tensors
-* :mod:`gan_tutorial.models`   -- generators G and discriminators D (D returns logits)
+* :mod:`gan_tutorial.models`   -- generators G and discriminators D (D returns logits), for
+  images and for low-dimensional points
 * :mod:`gan_tutorial.losses`   -- the adversarial losses, as pure functions
 * :mod:`gan_tutorial.train`    -- the discriminator step, the generator step and :func:`fit`
 * :mod:`gan_tutorial.sampling` -- sampling from G in eval mode with explicit randomness
+* :mod:`gan_tutorial.theory`   -- the closed forms of the GAN paper (V, D*, C(G), JSD, KL) on grids
 * :mod:`gan_tutorial.checkpoint` -- atomic save and load of a training run
 * :mod:`gan_tutorial.plot`     -- matplotlib figures
 * :mod:`gan_tutorial.utils`    -- seeding, device choice, image-range conversion

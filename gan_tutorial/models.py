@@ -114,3 +114,81 @@ class MLPDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input("D", "images", x, self.img_shape)
         return self.net(x.flatten(1)).squeeze(1)
+
+
+def _elu_mlp(sizes: Sequence[int]) -> list[nn.Module]:
+    """The layers of :func:`_mlp` with ELU in place of LeakyReLU (smooth, for the point models)."""
+    return [nn.ELU() if isinstance(layer, nn.LeakyReLU) else layer for layer in _mlp(sizes)]
+
+
+class PointGenerator(nn.Module):
+    """Fully connected generator G for low-dimensional points: z -> x in R^data_dim.
+
+    For the toy problems (a 1-D Gaussian, 2-D mixtures of Gaussians). Layout with the defaults:
+    ``1 -> 32 -> 32 -> 1``, ELU after each hidden layer (smooth, so a smooth latent density maps
+    to a smooth ``p_g``; see :class:`PointDiscriminator` for why not LeakyReLU) and a **linear**
+    output, because points, unlike images, are unbounded: a tanh output could never reach data
+    such as N(4, 0.5^2). 1,153 parameters.
+
+    Args:
+        latent_dim: size of z, >= 1.
+        data_dim: size of each point, >= 1.
+        hidden: widths of the hidden layers.
+
+    Input ``z``: ``(B, latent_dim)`` float. Output: points ``(B, data_dim)`` float, unbounded.
+
+    Raises:
+        ValueError: on bad constructor arguments, or if ``z`` does not have shape
+            ``(B, latent_dim)``.
+    """
+
+    def __init__(self, latent_dim: int = 1, data_dim: int = 1,
+                 hidden: Sequence[int] = (32, 32)) -> None:
+        super().__init__()
+        (self.latent_dim, self.data_dim) = _check_positive_ints("latent_dim and data_dim",
+                                                                (latent_dim, data_dim))
+        sizes = (self.latent_dim, *_check_positive_ints("hidden", hidden))
+        self.net = nn.Sequential(*_elu_mlp(sizes), nn.Linear(sizes[-1], self.data_dim))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"G expected z of shape (B, {self.latent_dim}), "
+                             f"got {tuple(z.shape)}")
+        return self.net(z)
+
+
+class PointDiscriminator(nn.Module):
+    """Fully connected discriminator D for low-dimensional points: x -> logit that x is real.
+
+    Layout with the defaults: ``1 -> 32 -> 32 -> 1``, ELU after each hidden layer, no sigmoid
+    (D returns logits; ``D(x) = sigmoid(logit)``). The logit must follow
+    ``log p_data(x) - log p_g(x)``, the logit of the optimal discriminator (Goodfellow et al.
+    2014, Proposition 1), which *bends* wherever the data lie: for two Gaussians of different
+    widths it is a parabola. ELU bends smoothly over a wide range of inputs. With LeakyReLU the
+    logit is piecewise linear with kinks that start near the origin; on data around x = 4 such
+    a D is almost linear, can see a wrong mean but not a wrong width: in five of six seeded 1-D
+    GAN runs on N(4, 0.5^2) with LeakyReLU players, the generator's standard deviation stalled
+    between 0.26 and 0.45 instead of 0.5. 1,153 parameters.
+
+    Args:
+        data_dim: size of each point, >= 1.
+        hidden: widths of the hidden layers.
+
+    Input ``x``: ``(B, data_dim)`` float, unbounded. Output: logits ``(B,)`` float, unbounded.
+
+    Raises:
+        ValueError: on bad constructor arguments, or if ``x`` does not have shape
+            ``(B, data_dim)``.
+    """
+
+    def __init__(self, data_dim: int = 1, hidden: Sequence[int] = (32, 32)) -> None:
+        super().__init__()
+        (self.data_dim,) = _check_positive_ints("data_dim", (data_dim,))
+        sizes = (self.data_dim, *_check_positive_ints("hidden", hidden))
+        self.net = nn.Sequential(*_elu_mlp(sizes), nn.Linear(sizes[-1], 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.data_dim:
+            raise ValueError(f"D expected points of shape (B, {self.data_dim}), "
+                             f"got {tuple(x.shape)}")
+        return self.net(x).squeeze(1)

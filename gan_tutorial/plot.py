@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 from torchvision.utils import make_grid
 
 from .train import History
@@ -145,6 +147,16 @@ def d_output_curves(history: History, ax: Axes | None = None, smooth: int = 50) 
     return _finish(ax, "mean output of D")
 
 
+def _jshtml(fig: Figure, draw: Callable[[int], list], frames: int, interval_ms: int) -> str:
+    """Animate ``draw(frame)`` over ``frames`` frames as self-contained HTML; closes ``fig``."""
+    from matplotlib import animation
+
+    movie = animation.FuncAnimation(fig, draw, frames=frames, interval=interval_ms)
+    html = movie.to_jshtml(default_mode="once")
+    plt.close(fig)
+    return html
+
+
 def progress_animation(snapshots: Sequence[tuple[int, torch.Tensor]], nrow: int = 8,
                        interval_ms: int = 400, size_inches: float = 4.0) -> str:
     """The fixed-latent grid over training as a self-contained HTML animation.
@@ -165,8 +177,6 @@ def progress_animation(snapshots: Sequence[tuple[int, torch.Tensor]], nrow: int 
     Raises:
         ValueError: if ``snapshots`` is empty.
     """
-    from matplotlib import animation
-
     if not snapshots:
         raise ValueError("snapshots is empty: train with config.snapshot_every > 0")
     fig, ax = plt.subplots(figsize=(size_inches, size_inches))
@@ -177,7 +187,92 @@ def progress_animation(snapshots: Sequence[tuple[int, torch.Tensor]], nrow: int 
         sample_grid(images, nrow=nrow, ax=ax, title=f"G(fixed z) at step {step:,}")
         return ax.get_images()
 
-    movie = animation.FuncAnimation(fig, draw, frames=len(snapshots), interval=interval_ms)
-    html = movie.to_jshtml(default_mode="once")
-    plt.close(fig)
-    return html
+    return _jshtml(fig, draw, len(snapshots), interval_ms)
+
+
+def _vector(name: str, values: ArrayLike, length: int | None = None) -> np.ndarray:
+    """``values`` (tensor, array or list) as a 1-D float NumPy array; ``(n, 1)`` is flattened."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu()
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1 or (length is not None and len(array) != length):
+        expected = f"({length},), the length of x" if length is not None else "(n,) or (n, 1)"
+        raise ValueError(f"{name} must have shape {expected}, got {array.shape}")
+    return array
+
+
+def density_panel(x: ArrayLike, p_data: ArrayLike, x_fake: ArrayLike,
+                  d_x: ArrayLike | None = None, ax: Axes | None = None,
+                  title: str | None = None, bins: int = 60) -> Axes:
+    """One panel of Goodfellow et al. 2014, Fig. 1: p_data, p_g and D(x) on a line.
+
+    Drawn as in the paper: the data density black and dotted, the generator's distribution green
+    (here a histogram of its samples, normalised as a density over the range of ``x``), the
+    discriminator's output D(x) blue and dashed, with a grey line at 1/2 (D at the equilibrium).
+
+    Args:
+        x: grid points ``(m,)``, increasing; the panel spans ``[x[0], x[-1]]``.
+        p_data: the data density on the grid, ``(m,)``, >= 0.
+        x_fake: samples of G, ``(n,)`` or ``(n, 1)``.
+        d_x: D's probability ``D(x) = sigmoid(logit)`` on the grid, ``(m,)`` in ``[0, 1]``;
+            ``None`` to leave D out.
+        ax: where to draw; a new figure if ``None``.
+        title: the axes title.
+        bins: number of histogram bins over ``[x[0], x[-1]]``.
+
+    Raises:
+        ValueError: if the shapes do not match.
+    """
+    grid = _vector("x", x)
+    density = _vector("p_data", p_data, len(grid))
+    ax = _axes(ax, (6, 3.5))
+    heights, _, _ = ax.hist(_vector("x_fake", x_fake), bins=bins, range=(grid[0], grid[-1]),
+                            density=True, color="C2", alpha=0.45, label="$p_g$ (samples of G)")
+    ax.plot(grid, density, "k:", linewidth=2, label=r"$p_\mathrm{data}$")
+    if d_x is not None:
+        ax.plot(grid, _vector("d_x", d_x, len(grid)), "C0--", linewidth=2, label="$D(x)$")
+    ax.axhline(0.5, color="gray", linewidth=0.8, alpha=0.6)
+    ax.set_xlim(grid[0], grid[-1])
+    ax.set_ylim(0, max(1.05, 1.1 * density.max(), 1.05 * heights.max()))
+    ax.set_xlabel("$x$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def density_animation(frames: Sequence[tuple[int, ArrayLike, ArrayLike]], x: ArrayLike,
+                      p_data: ArrayLike, interval_ms: int = 300,
+                      size_inches: tuple[float, float] = (6.0, 3.5), bins: int = 60) -> str:
+    """Goodfellow et al. 2014, Fig. 1 as it evolves: one :func:`density_panel` per frame.
+
+    Embedded as PNG frames in JavaScript (matplotlib's ``to_jshtml``), like
+    :func:`progress_animation`, so it plays in the rendered book without extra files.
+
+    Args:
+        frames: ``(step, x_fake, d_x)`` triples: the generator step, samples of G ``(n,)`` or
+            ``(n, 1)`` and D(x) on the grid ``(m,)`` in ``[0, 1]``; at least one.
+        x, p_data: the grid ``(m,)`` and the data density on it, as in :func:`density_panel`.
+        interval_ms: time between frames, in milliseconds.
+        size_inches: width and height of the figure, in inches.
+        bins: number of histogram bins.
+
+    Returns:
+        The HTML of the animation (display it with ``IPython.display.HTML``).
+
+    Raises:
+        ValueError: if ``frames`` is empty or a shape does not match.
+    """
+    if not frames:
+        raise ValueError("frames is empty: record (step, x_fake, d_x) during training")
+    fig, ax = plt.subplots(figsize=size_inches)
+
+    def draw(index: int) -> list:
+        step, x_fake, d_x = frames[index]
+        ax.clear()
+        density_panel(x, p_data, x_fake, d_x, ax=ax, title=f"step {step:,}", bins=bins)
+        ax.legend(loc="upper left", fontsize="small")
+        return ax.get_lines()
+
+    return _jshtml(fig, draw, len(frames), interval_ms)

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gan_tutorial.models import MLPDiscriminator, MLPGenerator
+from gan_tutorial.models import MLPDiscriminator, MLPGenerator, PointDiscriminator, PointGenerator
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -95,3 +95,53 @@ def test_discriminator_accepts_only_float_images_of_its_shape(shape: list[int],
 def test_non_tensors_are_rejected_naming_their_type(model, bad) -> None:
     with pytest.raises(ValueError, match=f"got {type(bad).__name__}$"):
         model(bad)
+
+
+def test_point_generator_output_is_linear_and_unbounded() -> None:
+    G = PointGenerator(latent_dim=3, data_dim=2, hidden=(8,))
+    assert G.latent_dim == 3 and G(torch.randn(5, 3)).shape == (5, 2)
+    with torch.no_grad():
+        G.net[-1].bias.fill_(100.0)  # no tanh: the output can sit far outside [-1, 1]
+    assert (G(torch.randn(4, 3)) > 50).all()
+
+
+def test_point_models_default_layout() -> None:
+    # 1-32-32-1 with biases: (1*32 + 32) + (32*32 + 32) + (32 + 1)
+    assert n_params(PointGenerator()) == n_params(PointDiscriminator()) == 1_153
+
+
+def test_point_discriminator_returns_one_logit_per_point() -> None:
+    D = PointDiscriminator(data_dim=2)
+    logits = D(torch.randn(7, 2) * 10)
+    assert logits.shape == (7,) and logits.dtype == torch.float32
+
+
+@pytest.mark.parametrize("z", [torch.randn(4, 2), torch.randn(4), torch.randn(4, 1, 1)])
+def test_point_generator_rejects_wrong_z(z: torch.Tensor) -> None:
+    with pytest.raises(ValueError, match=r"expected z of shape \(B, 1\)"):
+        PointGenerator()(z)
+
+
+@pytest.mark.parametrize("x", [torch.randn(4, 1), torch.randn(4), torch.randn(4, 2, 1)])
+def test_point_discriminator_rejects_wrong_points(x: torch.Tensor) -> None:
+    with pytest.raises(ValueError, match=r"expected points of shape \(B, 2\)"):
+        PointDiscriminator(data_dim=2)(x)
+
+
+@pytest.mark.parametrize("make", [lambda: PointGenerator(latent_dim=0),
+                                  lambda: PointGenerator(data_dim=-1),
+                                  lambda: PointDiscriminator(hidden=()),
+                                  lambda: PointDiscriminator(data_dim=1.5)])
+def test_point_constructors_reject_bad_arguments(make) -> None:
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_point_models_are_smooth_so_d_can_bend_away_from_the_origin() -> None:
+    # ELU: the second derivative of D's logit is non-zero around x = 4, where a LeakyReLU net
+    # (piecewise linear) would almost surely have none.
+    torch.manual_seed(0)
+    x = torch.linspace(3, 5, 5).unsqueeze(1).requires_grad_()
+    (slope,) = torch.autograd.grad(PointDiscriminator()(x).sum(), x, create_graph=True)
+    (curvature,) = torch.autograd.grad(slope.sum(), x)
+    assert (curvature.abs() > 1e-6).all()

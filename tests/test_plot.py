@@ -59,3 +59,40 @@ def test_progress_animation_embeds_one_frame_per_snapshot() -> None:
     assert "<script" in html and plt.get_fignums() == []
     with pytest.raises(ValueError, match="empty"):
         plot.progress_animation([])
+
+
+def density_inputs() -> tuple[np.ndarray, np.ndarray, torch.Tensor, np.ndarray]:
+    x = np.linspace(0, 8, 81)
+    p_data = np.exp(-0.5 * ((x - 4) / 0.5) ** 2) / (0.5 * np.sqrt(2 * np.pi))
+    return x, p_data, torch.full((100, 1), 2.05), np.full(81, 0.25)
+
+
+def test_density_panel_draws_data_generator_and_discriminator() -> None:
+    x, p_data, x_fake, d_x = density_inputs()
+    ax = plot.density_panel(x, p_data, x_fake, d_x, bins=80, title="step 0")
+    dotted, dashed, _ = ax.get_lines()
+    np.testing.assert_allclose(dotted.get_ydata(), p_data)
+    np.testing.assert_allclose(dashed.get_ydata(), d_x)
+    heights = [patch.get_height() for patch in ax.patches]
+    assert len(heights) == 80 and max(heights) == pytest.approx(10.0)  # all mass in one 0.1 bin
+    assert heights.index(max(heights)) == 20 and ax.get_ylim()[1] >= 10
+    assert ax.get_title() == "step 0" and ax.get_xlim() == (0, 8)
+
+
+def test_density_panel_can_leave_d_out_and_rejects_mismatched_shapes() -> None:
+    x, p_data, x_fake, d_x = density_inputs()
+    assert len(plot.density_panel(x, p_data, x_fake).get_lines()) == 2
+    with pytest.raises(ValueError, match=r"d_x must have shape \(81,\)"):
+        plot.density_panel(x, p_data, x_fake, d_x[:-1])
+    with pytest.raises(ValueError, match="x_fake must have shape"):
+        plot.density_panel(x, p_data, torch.zeros(10, 2))
+
+
+def test_density_animation_embeds_one_frame_per_entry() -> None:
+    x, p_data, x_fake, d_x = density_inputs()
+    html = plot.density_animation([(0, x_fake, d_x), (10, x_fake + 1, d_x), (20, x_fake, d_x)],
+                                  x, p_data)
+    assert html.count("data:image/png;base64") == 3
+    assert "<script" in html and plt.get_fignums() == []
+    with pytest.raises(ValueError, match="empty"):
+        plot.density_animation([], x, p_data)
