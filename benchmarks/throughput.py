@@ -13,6 +13,7 @@ continues from the warmed-up models, timed by `fit` itself (`History.seconds`).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import warnings
 
@@ -50,10 +51,14 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=64, help="DCGAN width (default 64)")
     args = parser.parse_args()
     device = get_device(args.device)
+    load_before = os.getloadavg()[0]
     rate = measure(device, args.steps, args.warmup, args.batch_size, args.width)
     print(f"DCGAN 28x28 (width {args.width}), batch {args.batch_size}, {args.steps} steps on "
           f"{device} ({platform.machine()}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}): {rate:,.0f} images/s")
+    # other processes on the same cores lower the figure; the load average shows them
+    print(f"1-minute load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
