@@ -10,6 +10,7 @@ of the data once.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -192,3 +193,139 @@ class PointDiscriminator(nn.Module):
             raise ValueError(f"D expected points of shape (B, {self.data_dim}), "
                              f"got {tuple(x.shape)}")
         return self.net(x).squeeze(1)
+
+
+# --- DCGAN (Radford et al. 2015) -------------------------------------------------------------
+
+#: Supported ``image_size`` -> (side of the smallest feature map, number of stride-2 layers).
+DCGAN_LAYOUTS: dict[int, tuple[int, int]] = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+
+
+def _dcgan_layout(image_size: int, channels: int, width: int) -> tuple[int, list[int]]:
+    """Validate the DCGAN arguments; return the base side and the channel ladder.
+
+    The ladder lists the feature-map channels from the smallest map to the largest hidden one,
+    e.g. ``[2 * width, width]`` for 28 x 28 (7 -> 14 -> 28): channels halve as the side doubles.
+    """
+    if isinstance(image_size, bool) or image_size not in DCGAN_LAYOUTS:
+        raise ValueError(f"image_size must be one of {sorted(DCGAN_LAYOUTS)}, got {image_size!r}")
+    _check_positive_ints("channels and width", (channels, width))
+    base, n_up = DCGAN_LAYOUTS[image_size]
+    return base, [width * 2 ** (n_up - 1 - i) for i in range(n_up)]
+
+
+def _up(n_in: int, n_out: int) -> nn.ConvTranspose2d:
+    """Fractional-strided convolution that doubles the side: kernel 4, stride 2, padding 1."""
+    return nn.ConvTranspose2d(n_in, n_out, kernel_size=4, stride=2, padding=1, bias=False)
+
+
+def _down(n_in: int, n_out: int, bias: bool = False) -> nn.Conv2d:
+    """Strided convolution that halves the side: kernel 4, stride 2, padding 1."""
+    return nn.Conv2d(n_in, n_out, kernel_size=4, stride=2, padding=1, bias=bias)
+
+
+class DCGANGenerator(nn.Module):
+    """Convolutional generator G: z -> image (Radford et al. 2015, Section 3 and Figure 1).
+
+    A linear projection of z, reshaped to ``(ladder[0], base, base)``, then fractional-strided
+    (transposed) convolutions, kernel 4, stride 2, padding 1, each doubling the side and halving
+    the channels. BatchNorm + ReLU after every layer except the output, which is a transposed
+    convolution to ``channels`` followed by tanh (no BatchNorm there). Layouts:
+    28: ``2w x 7 x 7 -> w x 14 x 14 -> C x 28 x 28``; 32: ``4w x 4 x 4 -> ... -> C x 32 x 32``;
+    64: ``8w x 4 x 4 -> ... -> C x 64 x 64`` (``w = width``). Layers followed by BatchNorm have no
+    bias (BatchNorm's beta replaces it). With the defaults, 759,681 parameters.
+
+    Args:
+        latent_dim: size of z, >= 1.
+        channels: image channels C (1 for MNIST, 3 for colour), >= 1.
+        image_size: side H = W of the images, one of ``DCGAN_LAYOUTS`` (28, 32, 64).
+        width: channels of the last hidden feature map, >= 1.
+
+    Input ``z``: ``(B, latent_dim)`` float. Output: ``(B, C, H, W)`` float in ``[-1, 1]``.
+
+    Raises:
+        ValueError: on bad constructor arguments (an unsupported ``image_size`` lists the
+            supported ones), or if ``z`` does not have shape ``(B, latent_dim)``.
+    """
+
+    def __init__(self, latent_dim: int = 100, channels: int = 1, image_size: int = 28,
+                 width: int = 64) -> None:
+        super().__init__()
+        (self.latent_dim,) = _check_positive_ints("latent_dim", (latent_dim,))
+        base, ladder = _dcgan_layout(image_size, channels, width)
+        self.img_shape = (channels, image_size, image_size)
+        layers: list[nn.Module] = [
+            nn.Linear(self.latent_dim, ladder[0] * base * base, bias=False),
+            nn.Unflatten(1, (ladder[0], base, base)),
+            nn.BatchNorm2d(ladder[0]), nn.ReLU(),
+        ]
+        for n_in, n_out in itertools.pairwise(ladder):
+            layers += [_up(n_in, n_out), nn.BatchNorm2d(n_out), nn.ReLU()]
+        output = nn.ConvTranspose2d(ladder[-1], channels, kernel_size=4, stride=2, padding=1)
+        self.net = nn.Sequential(*layers, output, nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"G expected z of shape (B, {self.latent_dim}), "
+                             f"got {tuple(z.shape)}")
+        return self.net(z)
+
+
+class DCGANDiscriminator(nn.Module):
+    """Convolutional discriminator D: image -> logit (Radford et al. 2015, Section 3).
+
+    Strided convolutions (kernel 4, stride 2, padding 1) instead of pooling, each halving the
+    side and doubling the channels, LeakyReLU(0.2) after each; BatchNorm after every one except
+    the first (D's input layer). The last feature map is flattened into one linear unit, as in
+    the paper ("flattened and then fed into a single sigmoid output"), except that D returns
+    the logit: no sigmoid. Layouts mirror :class:`DCGANGenerator`, e.g. 28:
+    ``C x 28 x 28 -> w x 14 x 14 -> 2w x 7 x 7 -> 1``. With the defaults, 138,689 parameters.
+
+    Args:
+        channels: image channels C, >= 1.
+        image_size: side H = W of the images, one of ``DCGAN_LAYOUTS`` (28, 32, 64).
+        width: channels of the first feature map, >= 1.
+
+    Input ``x``: ``(B, C, H, W)`` float in ``[-1, 1]``. Output: logits ``(B,)`` float, unbounded.
+
+    Raises:
+        ValueError: on bad constructor arguments (an unsupported ``image_size`` lists the
+            supported ones), or if ``x`` does not have shape ``(B, C, H, W)``.
+    """
+
+    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64) -> None:
+        super().__init__()
+        base, ladder = _dcgan_layout(image_size, channels, width)
+        ladder = ladder[::-1]  # width, 2 * width, ...
+        self.img_shape = (channels, image_size, image_size)
+        layers: list[nn.Module] = [_down(channels, ladder[0], bias=True), nn.LeakyReLU(0.2)]
+        for n_in, n_out in itertools.pairwise(ladder):
+            layers += [_down(n_in, n_out), nn.BatchNorm2d(n_out), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ladder[-1] * base * base, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != self.img_shape:
+            c, h, w = self.img_shape
+            raise ValueError(f"D expected images of shape (B, {c}, {h}, {w}), "
+                             f"got {tuple(x.shape)}")
+        return self.net(x).squeeze(1)
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN initialisation of one layer; use it as ``G.apply(init_dcgan_weights)``.
+
+    Radford et al. 2015, Section 4: "All weights were initialized from a zero-centered Normal
+    distribution with standard deviation 0.02." Convolution, transposed-convolution and linear
+    weights ~ N(0, 0.02), their biases 0; BatchNorm scale gamma ~ N(1, 0.02) and shift beta 0
+    (the convention of the reference implementations). Other modules are left alone.
+
+    Args:
+        module: any module; only the layers above are changed, in place.
+    """
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, mean=1.0, std=0.02)
+        nn.init.zeros_(module.bias)

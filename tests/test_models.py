@@ -3,7 +3,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gan_tutorial.models import MLPDiscriminator, MLPGenerator, PointDiscriminator, PointGenerator
+from gan_tutorial.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    PointDiscriminator,
+    PointGenerator,
+    init_dcgan_weights,
+)
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -145,3 +153,104 @@ def test_point_models_are_smooth_so_d_can_bend_away_from_the_origin() -> None:
     (slope,) = torch.autograd.grad(PointDiscriminator()(x).sum(), x, create_graph=True)
     (curvature,) = torch.autograd.grad(slope.sum(), x)
     assert (curvature.abs() > 1e-6).all()
+
+
+# --- DCGAN ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("image_size", [28, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_shapes_for_every_supported_size(image_size: int, channels: int) -> None:
+    G = DCGANGenerator(latent_dim=16, channels=channels, image_size=image_size, width=8)
+    D = DCGANDiscriminator(channels=channels, image_size=image_size, width=8)
+    images = G(torch.randn(3, 16) * 10)
+    assert G.latent_dim == 16
+    assert images.shape == (3, channels, image_size, image_size) and images.dtype == torch.float32
+    assert images.min() >= -1 and images.max() <= 1
+    logits = D(images)
+    assert logits.shape == (3,) and logits.dtype == torch.float32
+
+
+def test_dcgan_default_layout_for_mnist() -> None:
+    # G: Linear 100 -> 128*7*7 (no bias), BN(128), ConvT 128->64 (no bias), BN(64),
+    # ConvT 64->1 (+bias); D: Conv 1->64 (+bias), Conv 64->128 (no bias), BN(128), Linear 6272->1
+    assert n_params(DCGANGenerator()) == 100 * 6272 + 2 * 128 + 128 * 64 * 16 + 2 * 64 + 64 * 16 + 1
+    assert n_params(DCGANDiscriminator()) == 16 * 64 + 64 + 64 * 128 * 16 + 2 * 128 + 6272 + 1
+    x = torch.zeros(2, 100)
+    shapes = []
+    for layer in DCGANGenerator().net:
+        x = layer(x)
+        if isinstance(layer, (torch.nn.Unflatten, torch.nn.ConvTranspose2d)):
+            shapes.append(tuple(x.shape[1:]))
+    assert shapes == [(128, 7, 7), (64, 14, 14), (1, 28, 28)]  # 7 -> 14 -> 28
+
+
+def _layer_after(net: torch.nn.Sequential, kinds: tuple[type, ...]) -> list[str]:
+    """The type name of the layer after each layer of type ``kinds`` (skipping reshapes)."""
+    layers = [m for m in net if not isinstance(m, (torch.nn.Unflatten, torch.nn.Flatten))]
+    return [type(layers[i + 1]).__name__ for i, m in enumerate(layers[:-1])
+            if isinstance(m, kinds)]
+
+
+@pytest.mark.parametrize("image_size", [28, 32, 64])
+def test_dcgan_batchnorm_placement_follows_the_paper(image_size: int) -> None:
+    G = DCGANGenerator(image_size=image_size, width=4)
+    D = DCGANDiscriminator(image_size=image_size, width=4)
+    conv_g = (torch.nn.Linear, torch.nn.ConvTranspose2d)
+    after_g = _layer_after(G.net, conv_g)
+    # every G layer is followed by BatchNorm except the output layer, which goes into tanh
+    assert after_g[:-1] == ["BatchNorm2d"] * (len(after_g) - 1) and after_g[-1] == "Tanh"
+    assert type(G.net[-1]).__name__ == "Tanh"
+    assert not any(isinstance(m, torch.nn.Linear) for m in list(G.net)[1:])  # no FC hidden layers
+    after_d = _layer_after(D.net, (torch.nn.Conv2d,))
+    # D's input layer has no BatchNorm, every later convolution has
+    assert after_d[0] == "LeakyReLU" and after_d[1:] == ["BatchNorm2d"] * (len(after_d) - 1)
+    assert all(m.negative_slope == 0.2 for m in D.net if isinstance(m, torch.nn.LeakyReLU))
+    assert any(isinstance(m, torch.nn.ReLU) for m in G.net)
+    assert not any(isinstance(m, (torch.nn.MaxPool2d, torch.nn.Sigmoid)) for m in D.net)
+
+
+def test_init_dcgan_weights_statistics() -> None:
+    torch.manual_seed(0)
+    G = DCGANGenerator(width=256)  # big layers, so the sample statistics are precise
+    G.apply(init_dcgan_weights)
+    weight = G.net[4].weight  # ConvTranspose2d 512 -> 256, 2,097,152 weights
+    assert abs(weight.mean().item()) < 1e-3 and abs(weight.std().item() - 0.02) < 1e-3
+    linear = G.net[0].weight
+    assert abs(linear.std().item() - 0.02) < 1e-3
+    gamma, beta = G.net[2].weight, G.net[2].bias  # BatchNorm2d(512)
+    assert abs(gamma.mean().item() - 1) < 0.005 and 0.015 < gamma.std().item() < 0.025
+    assert torch.equal(beta, torch.zeros_like(beta))
+    assert torch.equal(G.net[-2].bias, torch.zeros(1))
+    # PyTorch's default init is different, so the function really changed the weights
+    assert abs(DCGANGenerator(width=256).net[4].weight.std().item() - 0.02) > 0.005
+
+
+def test_init_dcgan_weights_leaves_other_modules_alone() -> None:
+    module = torch.nn.LayerNorm(4)
+    before = module.weight.clone()
+    init_dcgan_weights(module)
+    assert torch.equal(module.weight, before)
+
+
+@pytest.mark.parametrize("image_size", [16, 27, 128, True, "28"])
+def test_dcgan_rejects_unsupported_sizes_and_lists_the_supported(image_size: object) -> None:
+    for model in (DCGANGenerator, DCGANDiscriminator):
+        with pytest.raises(ValueError, match=r"image_size must be one of \[28, 32, 64\]"):
+            model(image_size=image_size)
+
+
+@pytest.mark.parametrize(("model", "kwargs"), [
+    (DCGANGenerator, {"latent_dim": 0}), (DCGANGenerator, {"width": 0}),
+    (DCGANGenerator, {"channels": 0}), (DCGANDiscriminator, {"width": 2.5}),
+    (DCGANDiscriminator, {"channels": -1})])
+def test_dcgan_rejects_bad_arguments(model: type, kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        model(**kwargs)
+
+
+def test_dcgan_rejects_wrong_inputs_with_the_expected_shape() -> None:
+    with pytest.raises(ValueError, match=r"expected z of shape \(B, 100\)"):
+        DCGANGenerator()(torch.randn(2, 1, 100))
+    with pytest.raises(ValueError, match=r"expected images of shape \(B, 3, 32, 32\)"):
+        DCGANDiscriminator(channels=3, image_size=32)(torch.randn(2, 1, 32, 32))
