@@ -70,7 +70,7 @@ def sync(notebook: Path) -> bool:
 
 
 def main() -> int:
-    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+    for notebook in sorted((ROOT / "book").glob("[!.]*.ipynb")):  # not execute.py's temporaries
         print(f"{notebook.relative_to(ROOT)}: {'updated' if sync(notebook) else 'in sync'}")
     return 0
 
