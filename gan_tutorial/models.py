@@ -139,7 +139,7 @@ class PointGenerator(nn.Module):
     Input ``z``: ``(B, latent_dim)`` float. Output: points ``(B, data_dim)`` float, unbounded.
 
     Raises:
-        ValueError: on bad constructor arguments, or if ``z`` does not have shape
+        ValueError: on bad constructor arguments, or if ``z`` is not a float tensor of shape
             ``(B, latent_dim)``.
     """
 
@@ -152,9 +152,7 @@ class PointGenerator(nn.Module):
         self.net = nn.Sequential(*_elu_mlp(sizes), nn.Linear(sizes[-1], self.data_dim))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"G expected z of shape (B, {self.latent_dim}), "
-                             f"got {tuple(z.shape)}")
+        _check_input("G", "z", z, (self.latent_dim,))
         return self.net(z)
 
 
@@ -178,7 +176,7 @@ class PointDiscriminator(nn.Module):
     Input ``x``: ``(B, data_dim)`` float, unbounded. Output: logits ``(B,)`` float, unbounded.
 
     Raises:
-        ValueError: on bad constructor arguments, or if ``x`` does not have shape
+        ValueError: on bad constructor arguments, or if ``x`` is not a float tensor of shape
             ``(B, data_dim)``.
     """
 
@@ -189,9 +187,7 @@ class PointDiscriminator(nn.Module):
         self.net = nn.Sequential(*_elu_mlp(sizes), nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2 or x.shape[1] != self.data_dim:
-            raise ValueError(f"D expected points of shape (B, {self.data_dim}), "
-                             f"got {tuple(x.shape)}")
+        _check_input("D", "points", x, (self.data_dim,))
         return self.net(x).squeeze(1)
 
 
@@ -245,7 +241,7 @@ class DCGANGenerator(nn.Module):
 
     Raises:
         ValueError: on bad constructor arguments (an unsupported ``image_size`` lists the
-            supported ones), or if ``z`` does not have shape ``(B, latent_dim)``.
+            supported ones), or if ``z`` is not a float tensor of shape ``(B, latent_dim)``.
     """
 
     def __init__(self, latent_dim: int = 100, channels: int = 1, image_size: int = 28,
@@ -265,9 +261,7 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers, output, nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"G expected z of shape (B, {self.latent_dim}), "
-                             f"got {tuple(z.shape)}")
+        _check_input("G", "z", z, (self.latent_dim,))
         return self.net(z)
 
 
@@ -290,7 +284,7 @@ class DCGANDiscriminator(nn.Module):
 
     Raises:
         ValueError: on bad constructor arguments (an unsupported ``image_size`` lists the
-            supported ones), or if ``x`` does not have shape ``(B, C, H, W)``.
+            supported ones), or if ``x`` is not a float tensor of shape ``(B, C, H, W)``.
     """
 
     def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64) -> None:
@@ -304,10 +298,7 @@ class DCGANDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ladder[-1] * base * base, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or tuple(x.shape[1:]) != self.img_shape:
-            c, h, w = self.img_shape
-            raise ValueError(f"D expected images of shape (B, {c}, {h}, {w}), "
-                             f"got {tuple(x.shape)}")
+        _check_input("D", "images", x, self.img_shape)
         return self.net(x).squeeze(1)
 
 
