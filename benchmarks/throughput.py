@@ -12,13 +12,14 @@ the same models at the same batch size for the same number of steps:
   ``log_every`` = 10 steps), then ``fit`` with each acceleration flag of ``TrainConfig``.
 
 It prints images/s (one image = one real image seen by D), the ratio fit / naive, and the
-achieved model GFLOP/s against a 2048 x 2048 fp32 matmul measured in the same run. Model
-FLOPs per image count the multiply-adds of every Linear and (transposed) convolution layer
-(2 FLOPs each) from the layer shapes, and a training pass as 3 forward passes (forward +
-backward): ``3 * (F_G + 3 F_D)`` for G's pass and D's passes on the real batch, the fake batch
-and the fake batch again in the G step. Both loops are credited with the same FLOPs per image,
-so the naive loop's extra work (the second G pass, the backward pass through G in the D step)
-counts as waste.
+GFLOP/s each loop achieves against a 2048 x 2048 fp32 matmul measured in the same run.
+``F_G`` and ``F_D``, the forward FLOPs per image of G and D, count 2 FLOPs per multiply-add of
+every Linear and (transposed) convolution layer, from the layer shapes; a backward pass counts
+twice its forward pass (gradients for the inputs and for the weights), or once where only the
+inputs' gradient is needed. Per real image, the naive loop computes ``6 F_G + 9 F_D`` (two
+forward and two backward passes of G; three of each for D), ``fit`` computes ``3 F_G + 8 F_D``
+(one forward and one backward pass of G; D forward on the real, the fake and again the fake
+batch, two full backward passes and one for the inputs only, D being frozen in the G step).
 
 Usage, from the repository root (on a shared machine, hold the lock and give the run
 real-time priority so that other processes do not distort it):
@@ -158,11 +159,11 @@ def model_flops(module: nn.Module, example: torch.Tensor) -> int:
     return total
 
 
-def train_flops_per_image(G: nn.Module, D: nn.Module) -> int:
-    """``3 * (F_G + 3 F_D)``: see the module docstring."""
+def flops_per_image(loop: str, G: nn.Module, D: nn.Module) -> int:
+    """FLOPs per real image of the naive loop or of ``fit`` (see the module docstring)."""
     f_g = model_flops(G, torch.zeros(1, LATENT_DIM))
     f_d = model_flops(D, torch.zeros(1, 1, 28, 28))
-    return 3 * (f_g + 3 * f_d)
+    return 6 * f_g + 9 * f_d if loop == "naive" else 3 * f_g + 8 * f_d
 
 
 def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 20) -> float:
@@ -221,13 +222,12 @@ def time_case(case: Case, x: torch.Tensor, pixels: torch.Tensor, device: torch.d
 
 
 def table(results: dict[str, dict[str, float]], cases: list[Case], peak: float) -> str:
-    lines = ["| model | batch | loop | images/s | × naive | model GFLOP/s | % of matmul |",
+    lines = ["| model | batch | loop | images/s | × naive | GFLOP/s | % of matmul |",
              "|---|---|---|---|---|---|---|"]
     for case in cases:
-        flops = train_flops_per_image(*case.make())
         naive = results[case.name]["naive"]
         for loop, rate in results[case.name].items():
-            gflops = rate * flops / 1e9
+            gflops = rate * flops_per_image(loop, *case.make()) / 1e9
             lines.append(f"| {case.name} | {case.batch_size} | {loop} | {rate:,.0f} | "
                          f"{rate / naive:.2f} | {gflops:.1f} | {100 * gflops / peak:.0f} % |")
     return "\n".join(lines)

@@ -371,3 +371,16 @@ def test_compiled_models_train_to_the_same_losses(mnist_digits) -> None:
         history = train.fit(G, D, x, config, device="cpu", progress=False)
         losses.append(history.d_loss + history.g_loss)
     assert losses[1] == pytest.approx(losses[0], abs=1e-5)
+
+
+def test_resume_with_the_default_fused_adam_is_bit_identical(x96, tmp_path) -> None:
+    config = dataclasses.replace(RESUME, d_steps=1)
+    histories = []
+    for directory, stops in ((tmp_path / "straight", ()), (tmp_path / "stopped", (5,))):
+        G, D = small_models()
+        for steps in (*stops, config.steps):
+            history = train.fit(G, D, x96, dataclasses.replace(config, steps=steps),
+                                device="cpu", progress=False, checkpoint_dir=directory)
+        histories.append(history)
+    assert histories[0].d_loss == histories[1].d_loss
+    assert histories[0].g_loss == histories[1].g_loss
