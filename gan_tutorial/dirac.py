@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+#: The two ways of taking gradient steps in :func:`trajectory`.
 MODES = ("simultaneous", "alternating")
 
 

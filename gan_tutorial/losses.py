@@ -112,7 +112,7 @@ def d_loss_wasserstein(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> 
         fake_scores: the critic on generated samples, ``(B',)`` float, unbounded.
 
     Returns:
-        A scalar tensor, unbounded (no unit: the critic's scale).
+        A scalar tensor, unbounded, in the critic's units.
 
     Raises:
         ValueError: if an input is not a non-empty 1-D floating tensor.

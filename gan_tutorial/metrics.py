@@ -298,9 +298,9 @@ def mode_coverage_2d(samples: torch.Tensor, centers: torch.Tensor, std: float,
         threshold: the HQ radius in units of ``std`` (3 in the papers), > 0.
 
     Returns:
-        ``{"modes": int in [0, K], "hq_fraction": float in [0, 1], "reverse_kl": float in
-        [0, log K] (nats)}``; ``reverse_kl`` is NaN if no sample is high quality (the histogram
-        is then undefined).
+        A dict with ``"modes"`` (int in [0, K]), ``"hq_fraction"`` (float in [0, 1]) and
+        ``"reverse_kl"`` (float in [0, log K], nats); ``reverse_kl`` is NaN if no sample is high
+        quality (the histogram is then undefined).
 
     Raises:
         ValueError: on shapes that do not match or a non-positive ``std`` or ``threshold``.

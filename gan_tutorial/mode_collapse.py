@@ -119,8 +119,8 @@ class Protocol:
 
 
 #: The methods of the book's comparison. Every GAN variant uses Adam(3e-3, beta1 = 0,
-#: beta2 = 0.99); WGAN-GP uses the paper's betas (0, 0.9) and n_critic 5 with lr 1e-3 (the
-#: paper: 1e-4, too slow for this budget).
+#: beta2 = 0.99). WGAN-GP uses the paper's betas (0, 0.9) and n_critic 5 with lr 1e-3, ten
+#: times the paper's 1e-4, which is too slow for this budget.
 METHODS: tuple[Method, ...] = (
     Method("GAN (saturating)", loss="saturating", lr=3e-3, betas=(0.0, 0.99)),
     Method("GAN (non-saturating)", lr=3e-3, betas=(0.0, 0.99)),
@@ -131,8 +131,8 @@ METHODS: tuple[Method, ...] = (
     Method("GAN + R1", r1_gamma=0.1, lr=3e-3, betas=(0.0, 0.99)),
 )
 
-#: PacGAN's Table 1 (Lin et al. 2018; 10 trials, mean and s.e.): (dataset, method) ->
-#: (modes, modes s.e., HQ %, HQ s.e., reverse KL, KL s.e.).
+#: PacGAN's Table 1 (Lin et al. 2018, 10 trials, mean and s.e.), keyed by (dataset, method),
+#: values (modes, modes s.e., HQ %, HQ s.e., reverse KL, KL s.e.).
 PACGAN_TABLE1: dict[tuple[str, str], tuple[float, ...]] = {
     ("ring", "GAN"): (6.3, 0.5, 98.2, 0.2, 0.45, 0.09),
     ("ring", "ALI"): (6.6, 0.3, 97.6, 0.4, 0.36, 0.04),

@@ -37,10 +37,10 @@ def generator_gradient_norms(G: nn.Module, D: nn.Module, x_real: torch.Tensor, d
         seed: seeds the minibatches and the latents.
 
     Returns:
-        ``{"step": [0, 1, ..., d_steps], "saturating": [...], "nonsaturating": [...],
-        "d_fake": [...]}``: the norms (of the gradient with respect to all of G's parameters
-        together) and the mean ``D(G(z))`` in ``[0, 1]``, before the first update and after
-        each one.
+        A dict of lists with one entry before the first D update and one after each update.
+        ``"step"`` (0 to ``d_steps``), ``"saturating"`` and ``"nonsaturating"`` (the norms
+        of the gradient with respect to all of G's parameters together) and ``"d_fake"`` (the
+        mean ``D(G(z))``, in [0, 1]).
 
     Raises:
         ValueError: on non-positive ``d_steps``, ``batch_size`` or ``lr``, or too few samples.
