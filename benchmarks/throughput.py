@@ -11,8 +11,10 @@ the same models at the same batch size for the same number of steps:
   ``BCEWithLogits``, detached fakes reused by the G step, readings synced every
   ``log_every`` = 10 steps), then ``fit`` with each acceleration flag of ``TrainConfig``.
 
-It prints images/s (one image = one real image seen by D), the ratio fit / naive, and the
-GFLOP/s each loop achieves against a 2048 x 2048 fp32 matmul measured in the same run.
+All loops are warmed up, then timed in turn for ``--repeats`` rounds, each round starting with
+a 2048 x 2048 fp32 matmul; the table shows medians. It prints images/s (one image = one real
+image seen by D), the ratio to the naive loop, and the GFLOP/s each loop achieves against the
+matmul's.
 ``F_G`` and ``F_D``, the forward FLOPs per image of G and D, count 2 FLOPs per multiply-add of
 every Linear and (transposed) convolution layer, from the layer shapes; a backward pass counts
 twice its forward pass (gradients for the inputs and for the weights), or once where only the
@@ -193,9 +195,9 @@ def images_per_second(run: Callable[[int], None], steps: int, batch_size: int,
 
 
 def time_case(case: Case, x: torch.Tensor, pixels: torch.Tensor, device: torch.device,
-              repeats: int, flags: tuple[str, ...]) -> dict[str, float]:
-    """Images/s of the naive loop and of fit (median of ``repeats`` alternating runs), then of
-    fit with each flag (one run after a warm-up run, which includes any compilation)."""
+              repeats: int, flags: tuple[str, ...]) -> dict[str, list[float]]:
+    """Images/s of the naive loop, of fit and of fit with each flag: every loop is warmed up
+    (which includes any compilation), then all are timed in turn, ``repeats`` rounds."""
     seed_everything(0)
     G, D = case.make()
     G.to(device)
@@ -206,27 +208,27 @@ def time_case(case: Case, x: torch.Tensor, pixels: torch.Tensor, device: torch.d
         "naive": functools.partial(naive_loop, G, D, pixels, case.batch_size, device=device),
         "fit": functools.partial(fit_loop, G, D, x, base, device),
     }
-    rates: dict[str, list[float]] = {name: [] for name in loops}
+    for flag in flags:
+        config = dataclasses.replace(base, **{flag: True})
+        loops[f"fit + {flag}"] = functools.partial(fit_loop, G, D, x, config, device)
     for loop in loops.values():
-        loop(5)  # warm-up: allocator, kernel selection
+        loop(5)  # warm-up: allocator, kernel selection, compilation
+    rates: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(repeats):
+        rates["matmul"] = [*rates.get("matmul", []), matmul_gflops(device)]
         for name, loop in loops.items():
             rates[name].append(images_per_second(loop, case.steps, case.batch_size, device))
-    result = {name: statistics.median(values) for name, values in rates.items()}
-    for flag in flags:
-        loop = functools.partial(fit_loop, G, D, x, dataclasses.replace(base, **{flag: True}),
-                                 device)
-        loop(5)
-        result[f"fit + {flag}"] = images_per_second(loop, case.steps, case.batch_size, device)
-    return result
+    return rates
 
 
-def table(results: dict[str, dict[str, float]], cases: list[Case], peak: float) -> str:
+def table(results: dict[str, dict[str, list[float]]], cases: list[Case]) -> str:
+    """Medians over the rounds; GFLOP/s against the median matmul of the same rounds."""
     lines = ["| model | batch | loop | images/s | × naive | GFLOP/s | % of matmul |",
              "|---|---|---|---|---|---|---|"]
     for case in cases:
-        naive = results[case.name]["naive"]
-        for loop, rate in results[case.name].items():
+        medians = {name: statistics.median(rates) for name, rates in results[case.name].items()}
+        naive, peak = medians["naive"], medians.pop("matmul")
+        for loop, rate in medians.items():
             gflops = rate * flops_per_image(loop, *case.make()) / 1e9
             lines.append(f"| {case.name} | {case.batch_size} | {loop} | {rate:,.0f} | "
                          f"{rate / naive:.2f} | {gflops:.1f} | {100 * gflops / peak:.0f} % |")
@@ -236,7 +238,7 @@ def table(results: dict[str, dict[str, float]], cases: list[Case], peak: float) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: automatic)")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating runs (default 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of runs (default 3)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     args = parser.parse_args()
     device = get_device(args.device)
@@ -248,14 +250,15 @@ def main() -> None:
     cases = [Case("MLP GAN", mlp_models, 64, 300, flags),
              Case("DCGAN", dcgan_models, 128, 25, (*flags, "channels_last"))]
     load_before = os.getloadavg()[0]
-    peak = matmul_gflops(device)
     results = {}
     for case in cases:
         wanted = tuple(f for f in case.flags if not (args.no_compile and f == "compile"))
         results[case.name] = time_case(case, x, pixels, device, args.repeats, wanted)
+    peaks = [statistics.median(results[case.name]["matmul"]) for case in cases]
     print(f"{device} ({platform.machine()}, {torch.get_num_threads()} threads, torch "
-          f"{torch.__version__}); fp32 matmul 2048x2048: {peak:.0f} GFLOP/s\n")
-    print(table(results, cases, peak))
+          f"{torch.__version__}); fp32 matmul 2048x2048, median of each case's rounds: "
+          + ", ".join(f"{peak:.0f}" for peak in peaks) + " GFLOP/s\n")
+    print(table(results, cases))
     # other processes on the same cores lower the figures; the load average shows them
     print(f"\n1-minute load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
