@@ -249,7 +249,7 @@ def main() -> None:
     flags = ("compile", "bf16")
     cases = [Case("MLP GAN", mlp_models, 64, 300, flags),
              Case("DCGAN", dcgan_models, 128, 25, (*flags, "channels_last"))]
-    load_before = os.getloadavg()[0]
+    load_before, start = os.getloadavg()[0], time.perf_counter()
     results = {}
     for case in cases:
         wanted = tuple(f for f in case.flags if not (args.no_compile and f == "compile"))
@@ -261,7 +261,7 @@ def main() -> None:
     print(table(results, cases))
     # other processes on the same cores lower the figures; the load average shows them
     print(f"\n1-minute load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs")
+          f"on {os.cpu_count()} CPUs; benchmark wall time {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":
