@@ -278,3 +278,75 @@ def precision_recall(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEva
     r_real = _kth_neighbour_radii(f_real, k, batch_size)
     return {"precision": _coverage(f_fake, f_real, r_real, batch_size),
             "recall": _coverage(f_real, f_fake, r_fake, batch_size)}
+
+
+def evaluate(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator,
+             k: int = 3) -> dict[str, float]:
+    """Every score of this module for one set of generated images against real ones.
+
+    Args:
+        fake: generated images ``(N, 1, 28, 28) float32 in [-1, 1]``, more than ``k``.
+        real: the reference real images, same format; use as many as ``fake`` (the FID
+            estimate depends on the set sizes).
+        evaluator: from :func:`mnist_evaluator`.
+        k: neighbours of :func:`precision_recall`.
+
+    Returns:
+        ``{"fid": >= 0 (lower is better), "inception_score": in [1, 10], "precision": in
+        [0, 1], "recall": in [0, 1], "class_kl": KL of the class histogram to uniform in nats,
+        in [0, log 10]}``.
+
+    Raises:
+        ValueError: as the functions it calls (bad images, too few of them, bad ``k``).
+    """
+    scores = {"fid": classifier_fid(fake, real, evaluator),
+              "inception_score": inception_score(fake, evaluator)}
+    scores.update(precision_recall(fake, real, evaluator, k=k))
+    scores["class_kl"] = kl_to_uniform(class_histogram(fake, evaluator))
+    return scores
+
+
+def format_scores(scores: dict[str, float]) -> str:
+    """One line for the scores of :func:`evaluate`, e.g. ``FID 12.3 | IS 9.12 | ...``.
+
+    Raises:
+        ValueError: if a key of :func:`evaluate` is missing.
+    """
+    missing = {"fid", "inception_score", "precision", "recall", "class_kl"} - set(scores)
+    if missing:
+        raise ValueError(f"scores lacks {sorted(missing)}; pass what evaluate() returned")
+    return (f"FID {scores['fid']:.1f} | IS {scores['inception_score']:.2f} | "
+            f"precision {scores['precision']:.2f} | recall {scores['recall']:.2f} | "
+            f"class KL {scores['class_kl']:.3f} nats")
+
+
+def nearest_neighbours(images: torch.Tensor, train: torch.Tensor,
+                       batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distance from each image to its nearest training image, in pixel space: a copy test.
+
+    None of the feature-based scores can tell a generator that draws new digits from one that
+    returns its training images (they are real digits, so they score like real digits). A
+    generated image at distance 0 *is* a training image. Euclidean distance over the 784 pixels
+    in the model range ``[-1, 1]`` (so at most ``2 * 28 = 56``).
+
+    Args:
+        images: ``(N, 1, 28, 28) float32 in [-1, 1]``, e.g. samples of G.
+        train: the training images ``(M, 1, 28, 28) float32 in [-1, 1]``.
+        batch_size: images of ``images`` compared at once (bounds memory to
+            ``batch_size * M`` floats).
+
+    Returns:
+        ``(distances (N,) float32 >= 0, indices (N,) int64 into train)``.
+
+    Raises:
+        ValueError: on images of the wrong shape, dtype or range.
+    """
+    check_mnist_images(images, "images")
+    check_mnist_images(train, "train")
+    flat_train = train.flatten(1).double()
+    indices = torch.cat([torch.cdist(chunk.flatten(1).double(), flat_train).argmin(dim=1)
+                         for chunk in images.split(batch_size)])
+    # cdist's fast matrix-product formula leaves about 1e-6 for identical images; recomputing
+    # the winning pairs directly makes a copy come out at exactly 0
+    distances = (images.flatten(1).double() - flat_train[indices]).norm(dim=1)
+    return distances.float(), indices
