@@ -248,6 +248,15 @@ def _coverage(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
     return torch.cat(inside).double().mean().item()
 
 
+def _check_knn_inputs(fake: torch.Tensor, real: torch.Tensor, k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    for name, images in (("fake", fake), ("real", real)):
+        check_mnist_images(images, name)
+        if len(images) <= k:
+            raise ValueError(f"{name} needs more than k={k} images, got {len(images)}")
+
+
 def precision_recall(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator,
                      k: int = 3, batch_size: int = 500) -> dict[str, float]:
     """Improved precision and recall with k-NN manifolds (Kynkäänniemi et al. 2019, Section 2).
@@ -268,12 +277,7 @@ def precision_recall(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEva
     Raises:
         ValueError: on bad images, ``k < 1``, or a set of at most ``k`` images.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    for name, images in (("fake", fake), ("real", real)):
-        check_mnist_images(images, name)
-        if len(images) <= k:
-            raise ValueError(f"{name} needs more than k={k} images, got {len(images)}")
+    _check_knn_inputs(fake, real, k)
     f_fake = _batched(evaluator, fake, "features", batch_size)
     f_real = _batched(evaluator, real, "features", batch_size)
     r_fake = _kth_neighbour_radii(f_fake, k, batch_size)
@@ -352,3 +356,34 @@ def nearest_neighbours(images: torch.Tensor, train: torch.Tensor,
     # the winning pairs directly makes a copy come out at exactly 0
     distances = (images.flatten(1).double() - flat_train[indices]).norm(dim=1)
     return distances.float(), indices
+
+
+def real_neighbourhoods(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator,
+                        k: int = 3, batch_size: int = 500) -> dict[str, torch.Tensor]:
+    """The real k-NN balls behind :func:`precision_recall`'s precision, one per real image.
+
+    Precision counts a generated image as good if it falls inside *any* real image's ball, and
+    a real outlier (an odd digit far from the others) has a large ball. If many generated
+    images land in a few large balls, precision is high for the wrong reason (Kynkäänniemi et
+    al. 2019, Section 2, note its sensitivity to outliers; Naeem et al. 2020 propose density
+    and coverage for that reason). These numbers show whether that happened.
+
+    Args:
+        fake, real: images ``(N, 1, 28, 28) float32 in [-1, 1]``, more than ``k`` each.
+        evaluator: from :func:`mnist_evaluator`.
+        k: neighbours defining the radii (as in :func:`precision_recall`).
+
+    Returns:
+        ``{"radius": (M,) float64 > 0, "hits": (M,) int64 >= 0}`` for the M real images: the
+        radius of each real image's ball in feature units, and how many fake images it holds.
+
+    Raises:
+        ValueError: on bad images, ``k < 1``, or a set of at most ``k`` images.
+    """
+    _check_knn_inputs(fake, real, k)
+    f_fake = _batched(evaluator, fake, "features", batch_size)
+    f_real = _batched(evaluator, real, "features", batch_size)
+    radius = _kth_neighbour_radii(f_real, k, batch_size)
+    hits = sum((torch.cdist(chunk, f_real) <= radius).sum(dim=0)
+               for chunk in f_fake.split(batch_size))
+    return {"radius": radius, "hits": hits}

@@ -142,3 +142,17 @@ def test_nearest_neighbours_finds_copies_at_distance_zero(mnist_digits) -> None:
     assert distances.item() == pytest.approx(0.1 * 28, rel=1e-6) and indices.item() == 1
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         metrics.nearest_neighbours(copies * 255, train)
+
+
+def test_real_neighbourhoods_explain_precision(evaluator, balanced) -> None:
+    first, second = balanced
+    fake, real = second[:200], first[:200]
+    found = metrics.real_neighbourhoods(fake, real, evaluator)
+    assert found["radius"].shape == (200,) and found["hits"].shape == (200,)
+    assert (found["radius"] > 0).all() and found["hits"].dtype == torch.int64
+    precision = metrics.precision_recall(fake, real, evaluator)["precision"]
+    assert found["hits"].sum() >= precision * len(fake)  # every accepted image is in >= 1 ball
+    itself = metrics.real_neighbourhoods(real, real, evaluator)["hits"]
+    assert (itself >= 1).all()  # each real image lies in its own ball
+    with pytest.raises(ValueError, match="more than k=3"):
+        metrics.real_neighbourhoods(fake[:3], real, evaluator)
