@@ -248,13 +248,17 @@ def _coverage(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
     return torch.cat(inside).double().mean().item()
 
 
-def _check_knn_inputs(fake: torch.Tensor, real: torch.Tensor, k: int) -> None:
+def _knn_features(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator, k: int,
+                  batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated evaluator features of both sets for the k-NN scores."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     for name, images in (("fake", fake), ("real", real)):
         check_mnist_images(images, name)
         if len(images) <= k:
             raise ValueError(f"{name} needs more than k={k} images, got {len(images)}")
+    return (_batched(evaluator, fake, "features", batch_size),
+            _batched(evaluator, real, "features", batch_size))
 
 
 def precision_recall(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator,
@@ -277,9 +281,7 @@ def precision_recall(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEva
     Raises:
         ValueError: on bad images, ``k < 1``, or a set of at most ``k`` images.
     """
-    _check_knn_inputs(fake, real, k)
-    f_fake = _batched(evaluator, fake, "features", batch_size)
-    f_real = _batched(evaluator, real, "features", batch_size)
+    f_fake, f_real = _knn_features(fake, real, evaluator, k, batch_size)
     r_fake = _kth_neighbour_radii(f_fake, k, batch_size)
     r_real = _kth_neighbour_radii(f_real, k, batch_size)
     return {"precision": _coverage(f_fake, f_real, r_real, batch_size),
@@ -380,9 +382,7 @@ def real_neighbourhoods(fake: torch.Tensor, real: torch.Tensor, evaluator: MNIST
     Raises:
         ValueError: on bad images, ``k < 1``, or a set of at most ``k`` images.
     """
-    _check_knn_inputs(fake, real, k)
-    f_fake = _batched(evaluator, fake, "features", batch_size)
-    f_real = _batched(evaluator, real, "features", batch_size)
+    f_fake, f_real = _knn_features(fake, real, evaluator, k, batch_size)
     radius = _kth_neighbour_radii(f_real, k, batch_size)
     hits = sum((torch.cdist(chunk, f_real) <= radius).sum(dim=0)
                for chunk in f_fake.split(batch_size))
