@@ -1,63 +1,263 @@
-"""Training throughput of `fit` for the 28 x 28 DCGAN on MNIST, in images per second.
+"""Training throughput: the package's `fit` against the naive loop most GAN tutorials teach.
 
-Usage (from the repository root; on a shared machine hold the lock so runs do not overlap):
+For the MLP GAN and the 28 x 28 DCGAN on MNIST this times, in one process and alternating,
+the same models at the same batch size for the same number of steps:
 
-    flock /tmp/gan-fullrun.lock env PYTHONPATH=$PWD python benchmarks/throughput.py [--device cpu]
+* **naive**: the loop of the source tutorials. A per-example transform ``DataLoader``
+  (uint8 image -> PIL -> ``ToTensor`` -> ``Normalize``), ``Sigmoid`` + ``BCELoss``, the fake
+  batch *not* detached in the D step (so D's backward pass also runs through G), a second
+  forward pass of G for the G step, and ``loss.item()`` every step (a device sync);
+* **fit**: :func:`gan_tutorial.train.fit` (data held on the device and sliced, logits with
+  ``BCEWithLogits``, detached fakes reused by the G step, readings synced every
+  ``log_every`` = 10 steps), then ``fit`` with each acceleration flag of ``TrainConfig``.
 
-One *image* is one real image seen by D; a step of `fit` (k = 1) sees ``batch_size`` real
-images, generates ``2 * batch_size`` fakes and updates D and G once each. A short warm-up run
-(allocator, oneDNN kernel selection) is excluded; the timed run is a second call of `fit` that
-continues from the warmed-up models, timed by `fit` itself (`History.seconds`).
+It prints images/s (one image = one real image seen by D), the ratio fit / naive, and the
+GFLOP/s each loop achieves against a 2048 x 2048 fp32 matmul measured in the same run.
+``F_G`` and ``F_D``, the forward FLOPs per image of G and D, count 2 FLOPs per multiply-add of
+every Linear and (transposed) convolution layer, from the layer shapes; a backward pass counts
+twice its forward pass (gradients for the inputs and for the weights), or once where only the
+inputs' gradient is needed. Per real image, the naive loop computes ``6 F_G + 9 F_D`` (two
+forward and two backward passes of G; three of each for D), ``fit`` computes ``3 F_G + 8 F_D``
+(one forward and one backward pass of G; D forward on the real, the fake and again the fake
+batch, two full backward passes and one for the inputs only, D being frozen in the G step).
+
+Usage, from the repository root (on a shared machine, hold the lock and give the run
+real-time priority so that other processes do not distort it):
+
+    flock /tmp/gan-fullrun.lock chrt -f 10 env PYTHONPATH=$PWD \\
+        python benchmarks/throughput.py [--device cuda] [--no-compile]
+
+About 4 minutes on a 2-core CPU; ``--no-compile`` skips the ``torch.compile`` rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import os
 import platform
+import statistics
+import time
 import warnings
+from collections.abc import Callable
 
 import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
 
 from gan_tutorial.config import TrainConfig
 from gan_tutorial.data import mnist
-from gan_tutorial.models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
+from gan_tutorial.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    init_dcgan_weights,
+)
 from gan_tutorial.train import fit
 from gan_tutorial.utils import get_device, seed_everything
 
+LATENT_DIM = 100
 
-def measure(device: torch.device, steps: int, warmup: int, batch_size: int, width: int) -> float:
-    """Images per second of `fit` over ``steps`` steps, after ``warmup`` untimed steps."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the offline MNIST fallback is fine for timing
-        x, _ = mnist()
-    seed_everything(0)
-    G, D = DCGANGenerator(width=width), DCGANDiscriminator(width=width)
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One model pair to time."""
+
+    name: str
+    make: Callable[[], tuple[nn.Module, nn.Module]]
+    batch_size: int
+    steps: int
+    flags: tuple[str, ...]  # TrainConfig acceleration flags worth a row for this model
+
+
+def mlp_models() -> tuple[nn.Module, nn.Module]:
+    return MLPGenerator(LATENT_DIM), MLPDiscriminator()
+
+
+def dcgan_models() -> tuple[nn.Module, nn.Module]:
+    G, D = DCGANGenerator(LATENT_DIM), DCGANDiscriminator()
     G.apply(init_dcgan_weights)
     D.apply(init_dcgan_weights)
-    config = TrainConfig(steps=warmup, batch_size=batch_size, snapshot_every=0)
-    fit(G, D, x, config, device=device, progress=False)
-    history = fit(G, D, x, TrainConfig(steps=steps, batch_size=batch_size, snapshot_every=0),
-                  device=device, progress=False)
-    return steps * batch_size / history.seconds
+    return G, D
+
+
+class TutorialMNIST(Dataset):
+    """uint8 digits read one at a time through PIL and a transform, as torchvision's MNIST."""
+
+    def __init__(self, pixels: torch.Tensor) -> None:
+        self.pixels = pixels
+        self.transform = transforms.Compose([transforms.ToTensor(),
+                                             transforms.Normalize((0.5,), (0.5,))])
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image = Image.fromarray(self.pixels[index].numpy(), mode="L")
+        return self.transform(image), 0
+
+
+def naive_loop(G: nn.Module, D: nn.Module, pixels: torch.Tensor, batch_size: int, steps: int,
+               device: torch.device) -> None:
+    """``steps`` iterations of the tutorials' loop (see the module docstring)."""
+    loader = DataLoader(TutorialMNIST(pixels), batch_size=batch_size, shuffle=True,
+                        drop_last=True)
+    D_prob = nn.Sequential(D, nn.Sigmoid())
+    bce = nn.BCELoss()
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real_label = torch.ones(batch_size, device=device)
+    fake_label = torch.zeros(batch_size, device=device)
+    d_losses, g_losses, batches = [], [], iter(loader)
+    for _ in range(steps):
+        real = next(batches, None)
+        if real is None:
+            batches = iter(loader)
+            real = next(batches)
+        real = real[0].to(device)
+        fake = G(torch.randn(batch_size, LATENT_DIM, device=device))  # not detached
+        d_loss = bce(D_prob(real), real_label) + bce(D_prob(fake), fake_label)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        fake = G(torch.randn(batch_size, LATENT_DIM, device=device))  # a second pass of G
+        g_loss = bce(D_prob(fake), real_label)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        d_losses.append(d_loss.item())
+        g_losses.append(g_loss.item())
+
+
+def fit_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, config: TrainConfig,
+             device: torch.device, steps: int) -> None:
+    fit(G, D, x, dataclasses.replace(config, steps=steps), device=device, progress=False)
+
+
+def model_flops(module: nn.Module, example: torch.Tensor) -> int:
+    """Forward FLOPs for one example: 2 per multiply-add of Linear and (transposed) conv layers."""
+    total = 0
+
+    def count(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(layer, nn.Linear):
+            total += 2 * layer.in_features * layer.out_features
+        elif isinstance(layer, nn.Conv2d):
+            total += 2 * layer.weight[0].numel() * output[0].numel()
+        elif isinstance(layer, nn.ConvTranspose2d):
+            total += 2 * layer.weight[0].numel() * inputs[0][0].numel()
+
+    hooks = [layer.register_forward_hook(count) for layer in module.modules()]
+    with torch.no_grad():
+        module.eval()(example)
+    for hook in hooks:
+        hook.remove()
+    return total
+
+
+def flops_per_image(loop: str, G: nn.Module, D: nn.Module) -> int:
+    """FLOPs per real image of the naive loop or of ``fit`` (see the module docstring)."""
+    f_g = model_flops(G, torch.zeros(1, LATENT_DIM))
+    f_d = model_flops(D, torch.zeros(1, 1, 28, 28))
+    return 6 * f_g + 9 * f_d if loop == "naive" else 3 * f_g + 8 * f_d
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 20) -> float:
+    """fp32 GFLOP/s of an ``n x n`` matrix product, the machine's practical peak."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    synchronize(device)
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def images_per_second(run: Callable[[int], None], steps: int, batch_size: int,
+                      device: torch.device) -> float:
+    synchronize(device)
+    start = time.perf_counter()
+    run(steps)
+    synchronize(device)
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def time_case(case: Case, x: torch.Tensor, pixels: torch.Tensor, device: torch.device,
+              repeats: int, flags: tuple[str, ...]) -> dict[str, float]:
+    """Images/s of the naive loop and of fit (median of ``repeats`` alternating runs), then of
+    fit with each flag (one run after a warm-up run, which includes any compilation)."""
+    seed_everything(0)
+    G, D = case.make()
+    G.to(device)
+    D.to(device)
+    base = TrainConfig(steps=case.steps, batch_size=case.batch_size, latent_dim=LATENT_DIM,
+                       snapshot_every=0, checkpoint_every=10**9)
+    loops = {
+        "naive": functools.partial(naive_loop, G, D, pixels, case.batch_size, device=device),
+        "fit": functools.partial(fit_loop, G, D, x, base, device),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    for loop in loops.values():
+        loop(5)  # warm-up: allocator, kernel selection
+    for _ in range(repeats):
+        for name, loop in loops.items():
+            rates[name].append(images_per_second(loop, case.steps, case.batch_size, device))
+    result = {name: statistics.median(values) for name, values in rates.items()}
+    for flag in flags:
+        loop = functools.partial(fit_loop, G, D, x, dataclasses.replace(base, **{flag: True}),
+                                 device)
+        loop(5)
+        result[f"fit + {flag}"] = images_per_second(loop, case.steps, case.batch_size, device)
+    return result
+
+
+def table(results: dict[str, dict[str, float]], cases: list[Case], peak: float) -> str:
+    lines = ["| model | batch | loop | images/s | × naive | GFLOP/s | % of matmul |",
+             "|---|---|---|---|---|---|---|"]
+    for case in cases:
+        naive = results[case.name]["naive"]
+        for loop, rate in results[case.name].items():
+            gflops = rate * flops_per_image(loop, *case.make()) / 1e9
+            lines.append(f"| {case.name} | {case.batch_size} | {loop} | {rate:,.0f} | "
+                         f"{rate / naive:.2f} | {gflops:.1f} | {100 * gflops / peak:.0f} % |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: automatic)")
-    parser.add_argument("--steps", type=int, default=200, help="timed steps (default 200)")
-    parser.add_argument("--warmup", type=int, default=20, help="untimed steps (default 20)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--width", type=int, default=64, help="DCGAN width (default 64)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs (default 3)")
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     args = parser.parse_args()
     device = get_device(args.device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the offline MNIST fallback is fine for timing
+        x, _ = mnist()
+    pixels = ((x[:, 0] + 1) * 127.5).round().to(torch.uint8)  # the digits as stored on disk
+    flags = ("compile", "bf16")
+    cases = [Case("MLP GAN", mlp_models, 64, 300, flags),
+             Case("DCGAN", dcgan_models, 128, 25, (*flags, "channels_last"))]
     load_before = os.getloadavg()[0]
-    rate = measure(device, args.steps, args.warmup, args.batch_size, args.width)
-    print(f"DCGAN 28x28 (width {args.width}), batch {args.batch_size}, {args.steps} steps on "
-          f"{device} ({platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}): {rate:,.0f} images/s")
-    # other processes on the same cores lower the figure; the load average shows them
-    print(f"1-minute load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} "
+    peak = matmul_gflops(device)
+    results = {}
+    for case in cases:
+        wanted = tuple(f for f in case.flags if not (args.no_compile and f == "compile"))
+        results[case.name] = time_case(case, x, pixels, device, args.repeats, wanted)
+    print(f"{device} ({platform.machine()}, {torch.get_num_threads()} threads, torch "
+          f"{torch.__version__}); fp32 matmul 2048x2048: {peak:.0f} GFLOP/s\n")
+    print(table(results, cases, peak))
+    # other processes on the same cores lower the figures; the load average shows them
+    print(f"\n1-minute load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
 
 

@@ -6,9 +6,15 @@ D returns raw logits ``l``; D's probability is ``D(.) = sigmoid(l)``. Every loss
 
 Useful identities: ``-log D = softplus(-l)`` and ``-log(1 - D) = softplus(l)``.
 All losses are means over the batch, in nats.
+
+The Wasserstein losses take a critic's unbounded *scores* instead (no sigmoid anywhere), and the
+penalties (:func:`gradient_penalty`, :func:`r1_penalty`) take D itself, because they
+differentiate D with respect to its input.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -88,3 +94,122 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
     """
     _check_logits("fake_logits", fake_logits)
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+# --- Wasserstein GAN with gradient penalty, and R1 (scores, not probabilities) ----------------
+
+def d_loss_wasserstein(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Critic loss of the Wasserstein GAN: ``L_D = mean D(G(z)) - mean D(x)``.
+
+    Arjovsky et al. 2017, Eq. 3 and Algorithm 1; Gulrajani et al. 2017 (WGAN-GP), Eq. 3 without
+    the penalty (add :func:`gradient_penalty`). D is a *critic*: its output is an unbounded
+    score, not a logit, and no sigmoid is ever applied. Minimising ``L_D`` maximises the
+    Kantorovich-Rubinstein estimate ``mean D(x) - mean D(G(z))`` of the Wasserstein-1 distance
+    (valid when D is 1-Lipschitz, which the penalty encourages).
+
+    Args:
+        real_scores: the critic on real samples, ``(B,)`` float, unbounded.
+        fake_scores: the critic on generated samples, ``(B',)`` float, unbounded.
+
+    Returns:
+        A scalar tensor, unbounded, in the critic's units.
+
+    Raises:
+        ValueError: if an input is not a non-empty 1-D floating tensor.
+    """
+    _check_logits("real_scores", real_scores)
+    _check_logits("fake_scores", fake_scores)
+    return fake_scores.mean() - real_scores.mean()
+
+
+def g_loss_wasserstein(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Generator loss of the Wasserstein GAN: ``L_G = -mean D(G(z))``.
+
+    Arjovsky et al. 2017, Algorithm 1 (line 10); Gulrajani et al. 2017, Algorithm 1 (line 11).
+    Its gradient with respect to each score is ``-1/B`` whatever the critic says: it never
+    saturates.
+
+    Args:
+        fake_scores: the critic on generated samples, ``(B,)`` float, unbounded.
+
+    Returns:
+        A scalar tensor, unbounded.
+
+    Raises:
+        ValueError: if the input is not a non-empty 1-D floating tensor.
+    """
+    _check_logits("fake_scores", fake_scores)
+    return -fake_scores.mean()
+
+
+def _input_gradient_norms(D: Callable[[torch.Tensor], torch.Tensor],
+                          x: torch.Tensor) -> torch.Tensor:
+    """``||grad_x D(x)_i||_2`` for each sample i of ``x (B, ...)``, kept differentiable."""
+    if not isinstance(x, torch.Tensor) or x.dim() < 2 or not x.is_floating_point() or not len(x):
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"expected samples of shape (B, ...) with B >= 1 and a floating dtype, "
+                         f"got {got}")
+    x = x.detach().requires_grad_(True)
+    scores = D(x)
+    _check_logits("D(x)", scores)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return grad.flatten(1).norm(dim=1)
+
+
+def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], x_real: torch.Tensor,
+                     x_fake: torch.Tensor, lambda_gp: float = 10.0,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP penalty ``lambda_gp * mean (||grad D(x_hat)||_2 - 1)^2``.
+
+    Gulrajani et al. 2017, Eq. 3 and Algorithm 1: ``x_hat = eps x_real + (1 - eps) x_fake`` with
+    one ``eps ~ U[0, 1]`` per sample, so the critic's gradient norm is pushed towards 1 on the
+    lines between real and generated samples (the paper uses ``lambda_gp = 10``). The graph is
+    kept (``create_graph=True``), so the penalty trains D's parameters.
+
+    Args:
+        D: the critic, mapping ``(B, ...)`` to scores ``(B,)``; the score of sample i must
+            depend on sample i only (no batch statistics, e.g. no BatchNorm).
+        x_real, x_fake: ``(B, ...)`` float, the same shape; ``x_fake`` is detached here.
+        lambda_gp: the penalty weight, >= 0.
+        generator: the random stream for ``eps`` (``None``: PyTorch's global one).
+
+    Returns:
+        A scalar tensor >= 0.
+
+    Raises:
+        ValueError: on shapes that differ or are not ``(B, ...)``, or a negative ``lambda_gp``.
+    """
+    if not isinstance(lambda_gp, (int, float)) or lambda_gp < 0:
+        raise ValueError(f"lambda_gp must be a number >= 0, got {lambda_gp!r}")
+    if not isinstance(x_real, torch.Tensor) or not isinstance(x_fake, torch.Tensor) \
+            or x_real.shape != x_fake.shape:
+        raise ValueError("x_real and x_fake must be tensors of the same shape (B, ...)")
+    eps = torch.rand(len(x_real), *([1] * (x_real.dim() - 1)), generator=generator,
+                     dtype=x_real.dtype).to(x_real.device)
+    x_hat = eps * x_real.detach() + (1 - eps) * x_fake.detach()
+    return lambda_gp * ((_input_gradient_norms(D, x_hat) - 1) ** 2).mean()
+
+
+def r1_penalty(D: Callable[[torch.Tensor], torch.Tensor], x_real: torch.Tensor,
+               gamma: float = 1.0) -> torch.Tensor:
+    """R1 penalty ``gamma / 2 * mean ||grad_x D(x_real)||_2^2`` on real samples only.
+
+    Mescheder et al. 2018, Eq. 9: it pushes D's gradient to zero on the data, which makes the
+    GAN converge locally where plain gradient descent circles (their Theorem 4, Dirac-GAN).
+    Added to D's loss; the graph is kept, so it trains D's parameters.
+
+    Args:
+        D: the discriminator, mapping ``(B, ...)`` to logits ``(B,)``; the logit of sample i
+            must depend on sample i only.
+        x_real: real samples ``(B, ...)`` float.
+        gamma: the penalty weight, >= 0.
+
+    Returns:
+        A scalar tensor >= 0.
+
+    Raises:
+        ValueError: if ``x_real`` is not ``(B, ...)`` float or ``gamma`` is negative.
+    """
+    if not isinstance(gamma, (int, float)) or gamma < 0:
+        raise ValueError(f"gamma must be a number >= 0, got {gamma!r}")
+    return gamma / 2 * (_input_gradient_norms(D, x_real) ** 2).mean()

@@ -387,3 +387,48 @@ def real_neighbourhoods(fake: torch.Tensor, real: torch.Tensor, evaluator: MNIST
     hits = sum((torch.cdist(chunk, f_real) <= radius).sum(dim=0)
                for chunk in f_fake.split(batch_size))
     return {"radius": radius, "hits": hits}
+
+
+def mode_coverage_2d(samples: torch.Tensor, centers: torch.Tensor, std: float,
+                     threshold: float = 3.0) -> dict[str, float]:
+    """Modes captured, high-quality fraction and reverse KL of 2-D samples (VEEGAN / PacGAN).
+
+    The protocol of Srivastava et al. 2017 (VEEGAN, Section 5.1) and Lin et al. 2018 (PacGAN,
+    Section 5): each sample is assigned to its nearest centre; it is *high quality* (HQ) if it
+    lies within ``threshold * std`` of that centre (Euclidean distance); a mode is *captured* if
+    at least one HQ sample has it as nearest centre; the reverse KL is
+    ``KL(h || uniform) = sum_k h_k log(K h_k)`` of the histogram ``h`` of the HQ samples over the
+    ``K`` modes (0 when the HQ samples are spread evenly, ``log K`` when they sit in one mode).
+
+    Args:
+        samples: generated points ``(N, d)`` float, N >= 1 (the protocol uses N = 2,500).
+        centers: the mixture's means ``(K, d)`` float.
+        std: the components' standard deviation, > 0.
+        threshold: the HQ radius in units of ``std`` (3 in the papers), > 0.
+
+    Returns:
+        A dict with ``"modes"`` (int in [0, K]), ``"hq_fraction"`` (float in [0, 1]) and
+        ``"reverse_kl"`` (float in [0, log K], nats); ``reverse_kl`` is NaN if no sample is high
+        quality (the histogram is then undefined).
+
+    Raises:
+        ValueError: on shapes that do not match or a non-positive ``std`` or ``threshold``.
+    """
+    ok = (isinstance(samples, torch.Tensor) and isinstance(centers, torch.Tensor)
+          and samples.dim() == centers.dim() == 2 and samples.shape[1] == centers.shape[1]
+          and len(samples) > 0 and len(centers) > 0 and samples.is_floating_point()
+          and centers.is_floating_point())
+    if not ok:
+        raise ValueError("samples (N, d) and centers (K, d) must be non-empty float tensors with "
+                         "the same d, got " + ", ".join(
+                             str(tuple(t.shape)) if isinstance(t, torch.Tensor)
+                             else type(t).__name__ for t in (samples, centers)))
+    for name, value in (("std", std), ("threshold", threshold)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    distance, nearest = torch.cdist(samples.double().cpu(), centers.double().cpu()).min(dim=1)
+    hq = distance <= threshold * std
+    counts = torch.bincount(nearest[hq], minlength=len(centers)).double()
+    n_hq = int(hq.sum())
+    return {"modes": int((counts > 0).sum()), "hq_fraction": n_hq / len(samples),
+            "reverse_kl": kl_to_uniform(counts / n_hq) if n_hq else math.nan}

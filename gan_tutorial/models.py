@@ -117,9 +117,17 @@ class MLPDiscriminator(nn.Module):
         return self.net(x.flatten(1)).squeeze(1)
 
 
-def _elu_mlp(sizes: Sequence[int]) -> list[nn.Module]:
-    """The layers of :func:`_mlp` with ELU in place of LeakyReLU (smooth, for the point models)."""
-    return [nn.ELU() if isinstance(layer, nn.LeakyReLU) else layer for layer in _mlp(sizes)]
+#: Hidden activations of the point models, by name.
+POINT_ACTIVATIONS: dict[str, type[nn.Module]] = {"elu": nn.ELU, "relu": nn.ReLU}
+
+
+def _point_mlp(sizes: Sequence[int], activation: str) -> list[nn.Module]:
+    """The layers of :func:`_mlp` with ``activation`` (a key of ``POINT_ACTIVATIONS``)."""
+    if activation not in POINT_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(POINT_ACTIVATIONS)}, "
+                         f"got {activation!r}")
+    make = POINT_ACTIVATIONS[activation]
+    return [make() if isinstance(layer, nn.LeakyReLU) else layer for layer in _mlp(sizes)]
 
 
 class PointGenerator(nn.Module):
@@ -135,6 +143,9 @@ class PointGenerator(nn.Module):
         latent_dim: size of z, >= 1.
         data_dim: size of each point, >= 1.
         hidden: widths of the hidden layers.
+        activation: ``"elu"`` (default) or ``"relu"``. ReLU is piecewise linear like the ReLU
+            generator and maxout discriminator of PacGAN (Lin et al. 2018, Appendix), and on a
+            CPU whose ``exp`` is slow it is many times cheaper (the failure-modes chapter uses it).
 
     Input ``z``: ``(B, latent_dim)`` float. Output: points ``(B, data_dim)`` float, unbounded.
 
@@ -144,12 +155,13 @@ class PointGenerator(nn.Module):
     """
 
     def __init__(self, latent_dim: int = 1, data_dim: int = 1,
-                 hidden: Sequence[int] = (32, 32)) -> None:
+                 hidden: Sequence[int] = (32, 32), activation: str = "elu") -> None:
         super().__init__()
         (self.latent_dim, self.data_dim) = _check_positive_ints("latent_dim and data_dim",
                                                                 (latent_dim, data_dim))
         sizes = (self.latent_dim, *_check_positive_ints("hidden", hidden))
-        self.net = nn.Sequential(*_elu_mlp(sizes), nn.Linear(sizes[-1], self.data_dim))
+        self.net = nn.Sequential(*_point_mlp(sizes, activation),
+                                 nn.Linear(sizes[-1], self.data_dim))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         _check_input("G", "z", z, (self.latent_dim,))
@@ -169,26 +181,40 @@ class PointDiscriminator(nn.Module):
     GAN runs on N(4, 0.5^2) with LeakyReLU players, the generator's standard deviation stalled
     between 0.26 and 0.45 instead of 0.5. 1,153 parameters.
 
+    **Packing** (PacGAN, Lin et al. 2018, Section 3): with ``pack = m > 1``, D judges ``m``
+    samples at once. Consecutive rows of the input are concatenated into one vector of size
+    ``m * data_dim`` -- rows ``0..m-1`` form pack 0, and so on -- and D returns one logit per
+    pack. All ``m`` samples of a pack must be real, or all generated. Only the first layer
+    grows (``m * data_dim`` inputs); a set of samples from a collapsed G is easier to spot than
+    one sample.
+
     Args:
         data_dim: size of each point, >= 1.
         hidden: widths of the hidden layers.
+        pack: samples per decision m, >= 1 (1 = the ordinary D).
+        activation: ``"elu"`` (default) or ``"relu"``, as in :class:`PointGenerator`.
 
-    Input ``x``: ``(B, data_dim)`` float, unbounded. Output: logits ``(B,)`` float, unbounded.
+    Input ``x``: ``(B, data_dim)`` float, unbounded, B a multiple of ``pack``. Output: logits
+    ``(B // pack,)`` float, unbounded.
 
     Raises:
-        ValueError: on bad constructor arguments, or if ``x`` is not a float tensor of shape
-            ``(B, data_dim)``.
+        ValueError: on bad constructor arguments, if ``x`` is not a float tensor of shape
+            ``(B, data_dim)``, or if B is not a multiple of ``pack``.
     """
 
-    def __init__(self, data_dim: int = 1, hidden: Sequence[int] = (32, 32)) -> None:
+    def __init__(self, data_dim: int = 1, hidden: Sequence[int] = (32, 32),
+                 pack: int = 1, activation: str = "elu") -> None:
         super().__init__()
-        (self.data_dim,) = _check_positive_ints("data_dim", (data_dim,))
-        sizes = (self.data_dim, *_check_positive_ints("hidden", hidden))
-        self.net = nn.Sequential(*_elu_mlp(sizes), nn.Linear(sizes[-1], 1))
+        (self.data_dim, self.pack) = _check_positive_ints("data_dim and pack", (data_dim, pack))
+        sizes = (self.pack * self.data_dim, *_check_positive_ints("hidden", hidden))
+        self.net = nn.Sequential(*_point_mlp(sizes, activation), nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input("D", "points", x, (self.data_dim,))
-        return self.net(x).squeeze(1)
+        if x.shape[0] % self.pack:
+            raise ValueError(f"D packs {self.pack} samples per decision, so it expected a "
+                             f"number of points divisible by {self.pack}, got {x.shape[0]}")
+        return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(1)
 
 
 # --- DCGAN (Radford et al. 2015) -------------------------------------------------------------

@@ -315,4 +315,101 @@ def metric_bars(values: Mapping[str, float], ax: Axes | None = None, title: str 
     ax.set_xlim(low, high + 0.2 * (high - low or 1))  # room for the numbers
     if title:
         ax.set_title(title)
+
+
+def _points(name: str, values: ArrayLike) -> np.ndarray:
+    """``values`` as an ``(n, 2)`` float NumPy array, or ``ValueError``."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu()
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (n, 2), got {array.shape}")
+    return array
+
+
+def scatter_2d(samples: ArrayLike, centers: ArrayLike | None = None, ax: Axes | None = None,
+               title: str | None = None, size: float = 2.0) -> Axes:
+    """Generated 2-D points over the true mode centres (the figures of VEEGAN and PacGAN).
+
+    Args:
+        samples: points ``(n, 2)`` (tensor or array), drawn as small blue dots.
+        centers: the mixture's means ``(K, 2)``, drawn as red crosses; ``None`` to leave out.
+        ax: where to draw; a new figure if ``None``.
+        title: the axes title.
+        size: marker size of the samples, in points^2.
+
+    Raises:
+        ValueError: if an input is not ``(n, 2)``.
+    """
+    points = _points("samples", samples)
+    ax = _axes(ax, (4, 4))
+    ax.scatter(points[:, 0], points[:, 1], s=size, color="C0", alpha=0.5, linewidths=0)
+    if centers is not None:
+        modes = _points("centers", centers)
+        ax.scatter(modes[:, 0], modes[:, 1], s=25, color="C3", marker="x", label="true modes")
+    ax.set_aspect("equal", adjustable="datalim")
+    if title:
+        ax.set_title(title, fontsize="small")
+    return ax
+
+
+def gradient_norms(record: dict[str, list[float]], ax: Axes | None = None) -> Axes:
+    """G's gradient norm under both losses as D trains (log scale), D(G(z)) on a second axis.
+
+    Args:
+        record: what :func:`gan_tutorial.vanishing.generator_gradient_norms` returned.
+        ax: where to draw; a new figure if ``None``.
+
+    Raises:
+        ValueError: if a key is missing or the lists differ in length.
+    """
+    keys = ("step", "saturating", "nonsaturating", "d_fake")
+    if any(k not in record for k in keys) or len({len(record[k]) for k in keys}) != 1:
+        raise ValueError(f"record must hold lists of one length under {keys}")
+    ax = _axes(ax, (7, 3.5))
+    ax.semilogy(record["step"], record["nonsaturating"], color="C1",
+                label=r"non-saturating $-\log D(G(z))$")
+    ax.semilogy(record["step"], record["saturating"], color="C0",
+                label=r"saturating $\log(1 - D(G(z)))$")
+    ax.set_xlabel("discriminator updates (G frozen)")
+    ax.set_ylabel(r"$\|\nabla_{\theta_G} L_G\|_2$")
+    right = ax.twinx()
+    right.plot(record["step"], record["d_fake"], color="gray", linestyle=":",
+               label="mean $D(G(z))$")
+    right.set_ylim(0, 1)
+    right.set_ylabel("mean $D(G(z))$")
+    lines = ax.get_lines() + right.get_lines()
+    ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize="small")
+    return ax
+
+
+def vector_field_2d(x: ArrayLike, y: ArrayLike, u: ArrayLike, v: ArrayLike,
+                    trajectories: dict[str, ArrayLike] | None = None,
+                    ax: Axes | None = None, title: str | None = None) -> Axes:
+    """A 2-D vector field as stream lines, with optional trajectories drawn over it.
+
+    Args:
+        x, y: the grid, ``(m, n)`` arrays as from ``meshgrid(..., indexing="xy")``.
+        u, v: the field's components on the grid, ``(m, n)``.
+        trajectories: label -> points ``(k, 2)``; each is drawn as a line from a dot (start).
+        ax: where to draw; a new figure if ``None``.
+        title: the axes title.
+
+    Raises:
+        ValueError: if a trajectory is not ``(k, 2)``.
+    """
+    ax = _axes(ax, (4.5, 4.5))
+    arrays = [np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a, dtype=float)
+              for a in (x, y, u, v)]
+    ax.streamplot(*arrays, color="0.75", density=0.8, linewidth=0.7)
+    for i, (label, points) in enumerate((trajectories or {}).items()):
+        path = _points(f"trajectory {label!r}", points)
+        ax.plot(path[:, 0], path[:, 1], color=f"C{i}", linewidth=1.2, label=label)
+        ax.plot(*path[0], "o", color=f"C{i}", markersize=4)
+    ax.set_xlim(arrays[0].min(), arrays[0].max())
+    ax.set_ylim(arrays[1].min(), arrays[1].max())
+    if trajectories:
+        ax.legend(loc="upper right", fontsize="small")
+    if title:
+        ax.set_title(title, fontsize="small")
     return ax

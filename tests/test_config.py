@@ -15,6 +15,7 @@ def test_defaults_are_the_mlp_chapter_settings() -> None:
     assert (config.batch_size, config.lr_g, config.lr_d) == (64, 2e-4, 2e-4)
     assert (config.beta1, config.beta2, config.d_steps) == (0.5, 0.999, 1)
     assert config.g_loss == "nonsaturating"
+    assert not (config.compile or config.bf16 or config.channels_last)
 
 
 def test_is_frozen() -> None:
@@ -28,7 +29,7 @@ def test_is_frozen() -> None:
     ("beta1", 1.0), ("beta2", -0.1), ("g_loss", "hinge"), ("log_every", 0),
     ("snapshot_every", -1), ("checkpoint_every", 0), ("seed", -3), ("seed", 2**32),
     ("steps", True),
-    ("lr_g", "2e-4"),
+    ("lr_g", "2e-4"), ("num_workers", -1), ("compile", 1), ("bf16", "yes"), ("channels_last", None),
 ])
 def test_rejects_bad_values_naming_the_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=rf"^{field} must be"):
@@ -41,7 +42,8 @@ def test_round_trips_through_a_dict() -> None:
 
 
 INT_FIELDS = {"steps": 1, "batch_size": 1, "d_steps": 1, "latent_dim": 1, "log_every": 1,
-              "checkpoint_every": 1, "snapshot_every": 0, "seed": 0}
+              "checkpoint_every": 1, "snapshot_every": 0, "seed": 0, "num_workers": 0}
+BOOL_FIELDS = ("compile", "bf16", "channels_last")
 ANY_VALUE = st.one_of(st.integers(-5, 2**40), st.floats(), st.booleans(), st.none(),
                       st.text(max_size=3), st.fractions(), st.sampled_from(G_LOSSES),
                       st.integers(-5, 5).map(np.int64), st.floats(-2, 2).map(np.float64))
@@ -58,6 +60,8 @@ def documented_valid(name: str, value: object) -> bool:
         return is_real and math.isfinite(value) and value > 0
     if name in ("beta1", "beta2"):
         return is_real and 0 <= value < 1
+    if name in BOOL_FIELDS:
+        return isinstance(value, bool)
     return isinstance(value, str) and value in G_LOSSES
 
 
@@ -66,7 +70,7 @@ def documented_valid(name: str, value: object) -> bool:
 def test_accepts_exactly_the_documented_values(name: str, value: object) -> None:
     if documented_valid(name, value):
         stored = getattr(TrainConfig(**{name: value}), name)
-        assert type(stored) in (int, float, str)  # plain values: checkpoints store them
+        assert type(stored) in (int, float, str, bool)  # plain values: checkpoints store them
         assert stored == (float(value) if isinstance(stored, float) else value)
     else:
         with pytest.raises(ValueError, match=rf"^{name} must be"):

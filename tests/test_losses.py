@@ -3,7 +3,15 @@ import math
 import pytest
 import torch
 
-from gan_tutorial.losses import d_loss_bce, g_loss_nonsaturating, g_loss_saturating
+from gan_tutorial.losses import (
+    d_loss_bce,
+    d_loss_wasserstein,
+    g_loss_nonsaturating,
+    g_loss_saturating,
+    g_loss_wasserstein,
+    gradient_penalty,
+    r1_penalty,
+)
 
 
 def logit(p: float) -> float:
@@ -59,3 +67,64 @@ def test_losses_reject_anything_but_1d_logits(bad: object) -> None:
         g_loss_nonsaturating(bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="real_logits"):
         d_loss_bce(bad, torch.zeros(2))  # type: ignore[arg-type]
+
+
+def test_wasserstein_losses_match_their_definition() -> None:
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([-2.0, 0.5, 0.5])
+    assert d_loss_wasserstein(real, fake).item() == pytest.approx(-1.0 / 3 - 2.0)
+    assert g_loss_wasserstein(fake).item() == pytest.approx(1.0 / 3)
+    scores = torch.tensor([-50.0, 80.0], requires_grad=True)
+    g_loss_wasserstein(scores).backward()  # never saturates: d/ds = -1/B for any score
+    assert scores.grad.tolist() == [-0.5, -0.5]
+
+
+def linear_critic(w: torch.Tensor):
+    return lambda x: x.flatten(1) @ w
+
+
+def test_gradient_penalty_of_a_linear_critic_is_closed_form() -> None:
+    # D(x) = w . x has gradient w everywhere: penalty = lambda (|w| - 1)^2 for any x_hat
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    x_real, x_fake = torch.randn(6, 2), torch.randn(6, 2)
+    penalty = gradient_penalty(linear_critic(w), x_real, x_fake, lambda_gp=10.0)
+    assert penalty.item() == pytest.approx(10 * (5 - 1) ** 2)
+    penalty.backward()  # d/dw 10 (|w| - 1)^2 = 20 (|w| - 1) w / |w|
+    assert torch.allclose(w.grad, 20 * 4 * torch.tensor([3.0, 4.0]) / 5)
+    unit = torch.tensor([0.6, 0.8])
+    assert gradient_penalty(linear_critic(unit), x_real, x_fake).item() == pytest.approx(0.0,
+                                                                                        abs=1e-10)
+
+
+def test_gradient_penalty_evaluates_between_real_and_fake() -> None:
+    # D(x) = |x|^2 / 2 has gradient x: with x_real = x_fake = p the penalty is (|p| - 1)^2
+    def D(x):
+        return 0.5 * (x**2).sum(dim=1)
+    p = torch.tensor([[2.0, 0.0], [0.0, 0.5]])
+    expected = ((2 - 1) ** 2 + (0.5 - 1) ** 2) / 2
+    assert gradient_penalty(D, p, p, lambda_gp=1.0).item() == pytest.approx(expected)
+    # between 0 and (4, 0): x_hat = (4 (1 - eps), 0), gradient norm 4 (1 - eps), eps ~ U[0, 1]
+    x_real, x_fake = torch.zeros(4000, 2), torch.tensor([[4.0, 0.0]]).repeat(4000, 1)
+    gp = gradient_penalty(D, x_real, x_fake, 1.0, torch.Generator().manual_seed(0)).item()
+    assert gp == pytest.approx(16 / 3 - 4 + 1, rel=0.05)  # E (4u - 1)^2, u ~ U[0, 1]
+
+
+def test_r1_penalty_is_half_gamma_times_the_squared_gradient_on_real_data() -> None:
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    penalty = r1_penalty(linear_critic(w), torch.randn(5, 2), gamma=0.2)
+    assert penalty.item() == pytest.approx(0.1 * 25)
+    penalty.backward()  # d/dw gamma/2 |w|^2 = gamma w
+    assert torch.allclose(w.grad, 0.2 * torch.tensor([3.0, 4.0]))
+
+
+def test_penalties_reject_bad_arguments() -> None:
+    D = linear_critic(torch.ones(2))
+    with pytest.raises(ValueError, match="lambda_gp"):
+        gradient_penalty(D, torch.zeros(3, 2), torch.zeros(3, 2), lambda_gp=-1)
+    with pytest.raises(ValueError, match="same shape"):
+        gradient_penalty(D, torch.zeros(3, 2), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="gamma"):
+        r1_penalty(D, torch.zeros(3, 2), gamma=-0.5)
+    with pytest.raises(ValueError, match=r"shape \(B, \.\.\.\)"):
+        r1_penalty(D, torch.zeros(3))
+    with pytest.raises(ValueError, match="fake_scores"):
+        g_loss_wasserstein(torch.zeros(3, 1))

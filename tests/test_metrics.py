@@ -156,3 +156,40 @@ def test_real_neighbourhoods_explain_precision(evaluator, balanced) -> None:
     assert (itself >= 1).all()  # each real image lies in its own ball
     with pytest.raises(ValueError, match="more than k=3"):
         metrics.real_neighbourhoods(fake[:3], real, evaluator)
+
+
+def test_mode_coverage_2d_on_hand_made_samples() -> None:
+    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    std = 1.0
+    samples = torch.tensor([[0.5, 0.0], [0.0, -2.9], [10.0, 2.0],  # HQ: modes 0, 0, 1
+                            [3.5, 0.0], [5.0, 5.0],                 # not HQ (> 3 std)
+                            [0.0, 3.0]])                            # exactly 3 std: HQ, mode 0
+    scores = metrics.mode_coverage_2d(samples, centers, std)
+    assert scores["modes"] == 2
+    assert scores["hq_fraction"] == pytest.approx(4 / 6)
+    h = torch.tensor([3 / 4, 1 / 4, 0.0, 0.0])  # HQ histogram over the 4 modes
+    expected = (0.75 * math.log(4 * 0.75) + 0.25 * math.log(4 * 0.25))
+    assert scores["reverse_kl"] == pytest.approx(expected)
+    assert scores["reverse_kl"] == pytest.approx(metrics.kl_to_uniform(h))
+
+
+def test_mode_coverage_2d_extremes() -> None:
+    centers = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    balanced = metrics.mode_coverage_2d(centers.repeat(3, 1), centers, std=0.01)
+    assert balanced == {"modes": 2, "hq_fraction": 1.0, "reverse_kl": 0.0}
+    collapsed = metrics.mode_coverage_2d(torch.zeros(5, 2), centers, std=0.01)
+    assert collapsed["modes"] == 1 and collapsed["reverse_kl"] == pytest.approx(math.log(2))
+    nothing = metrics.mode_coverage_2d(torch.full((5, 2), 0.5), centers, std=0.01)
+    assert nothing["modes"] == 0 and nothing["hq_fraction"] == 0 and math.isnan(
+        nothing["reverse_kl"])
+    wider = metrics.mode_coverage_2d(torch.tensor([[0.5, 0.5]]), centers, 0.01, threshold=80)
+    assert wider["hq_fraction"] == 1.0
+
+
+@pytest.mark.parametrize("samples, centers, std", [
+    (torch.zeros(5, 3), torch.zeros(2, 2), 1.0), (torch.zeros(0, 2), torch.zeros(2, 2), 1.0),
+    (torch.zeros(5, 2), torch.zeros(2, 2), 0.0), (torch.zeros(5, 2, dtype=torch.long),
+                                                  torch.zeros(2, 2), 1.0)])
+def test_mode_coverage_2d_rejects_bad_input(samples, centers, std) -> None:
+    with pytest.raises(ValueError, match="samples|std"):
+        metrics.mode_coverage_2d(samples, centers, std)

@@ -155,6 +155,36 @@ def test_point_models_are_smooth_so_d_can_bend_away_from_the_origin() -> None:
     assert (curvature.abs() > 1e-6).all()
 
 
+def test_packed_discriminator_concatenates_consecutive_points() -> None:
+    torch.manual_seed(0)
+    D = PointDiscriminator(data_dim=2, hidden=(8,), pack=3)
+    assert D.net[0].in_features == 6
+    x = torch.randn(12, 2)
+    logits = D(x)
+    assert logits.shape == (4,)
+    # pack 1 is rows 3, 4, 5 side by side: the same as the unpacked net on that 6-vector
+    assert torch.allclose(logits[1], D.net(x[3:6].reshape(1, 6)).squeeze())
+    changed = x.clone()
+    changed[4] += 1.0  # only pack 1 sees row 4
+    moved = D(changed) != logits
+    assert moved.tolist() == [False, True, False, False]
+
+
+def test_packed_discriminator_rejects_a_batch_that_does_not_divide() -> None:
+    with pytest.raises(ValueError, match="packs 4 samples .* divisible by 4, got 6"):
+        PointDiscriminator(data_dim=2, pack=4)(torch.randn(6, 2))
+    with pytest.raises(ValueError, match="pack"):
+        PointDiscriminator(pack=0)
+
+
+def test_point_models_take_relu_and_reject_unknown_activations() -> None:
+    G = PointGenerator(2, 2, (16, 16), activation="relu")
+    assert sum(isinstance(m, torch.nn.ReLU) for m in G.net) == 2
+    assert n_params(G) == n_params(PointGenerator(2, 2, (16, 16)))
+    with pytest.raises(ValueError, match=r"activation must be one of \['elu', 'relu'\]"):
+        PointDiscriminator(activation="tanh")
+
+
 # --- DCGAN ---------------------------------------------------------------------------------
 
 

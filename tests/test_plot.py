@@ -118,3 +118,34 @@ def test_metric_bars_draws_one_labelled_bar_per_value() -> None:
 def test_metric_bars_rejects_bad_input(values, kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         plot.metric_bars(values, **kwargs)
+
+
+def test_scatter_2d_draws_samples_and_modes() -> None:
+    ax = plot.scatter_2d(torch.randn(50, 2), centers=np.zeros((3, 2)), title="t")
+    assert [len(c.get_offsets()) for c in ax.collections] == [50, 3]
+    assert ax.get_title() == "t"
+    plt.close("all")
+    with pytest.raises(ValueError, match=r"samples must have shape \(n, 2\)"):
+        plot.scatter_2d(torch.randn(5, 3))
+
+
+def test_gradient_norms_plots_both_losses_on_a_log_axis() -> None:
+    record = {"step": [0, 1, 2], "saturating": [1.0, 0.1, 0.01],
+              "nonsaturating": [1.0, 1.0, 1.1], "d_fake": [0.5, 0.1, 0.01]}
+    ax = plot.gradient_norms(record)
+    assert ax.get_yscale() == "log" and len(ax.get_lines()) == 2
+    assert list(ax.get_lines()[1].get_ydata()) == [1.0, 0.1, 0.01]
+    plt.close("all")
+    with pytest.raises(ValueError, match="one length"):
+        plot.gradient_norms({**record, "d_fake": [0.5]})
+
+
+def test_vector_field_2d_draws_stream_lines_and_trajectories() -> None:
+    x, y = np.meshgrid(np.linspace(-1, 1, 9), np.linspace(-1, 1, 9))
+    ax = plot.vector_field_2d(x, y, -y, x, {"a": np.array([[1.0, 0.0], [0.0, 1.0]])})
+    lines = [line for line in ax.get_lines() if line.get_label() == "a"]
+    assert len(lines) == 1 and list(lines[0].get_xdata()) == [1.0, 0.0]
+    assert ax.get_xlim() == (-1.0, 1.0)
+    plt.close("all")
+    with pytest.raises(ValueError, match="trajectory 'b'"):
+        plot.vector_field_2d(x, y, -y, x, {"b": np.zeros((3, 3))})

@@ -169,7 +169,8 @@ def test_fit_trains_point_models_on_1d_data() -> None:
     torch.manual_seed(0)
     x = 4 + 0.5 * torch.randn(256, 1)
     G, D = PointGenerator(), PointDiscriminator()
-    config = TrainConfig(steps=3, batch_size=32, d_steps=2, latent_dim=1, snapshot_every=1)
+    config = TrainConfig(steps=3, batch_size=32, d_steps=2, latent_dim=1, snapshot_every=1,
+                         log_every=1)
     history = fit(G, D, x, config, device="cpu", progress=False)
     assert history.step == [1, 2, 3]
     assert [images.shape for _, images in history.snapshots] == [(16, 1)] * 4

@@ -1,6 +1,7 @@
 import dataclasses
 import itertools
 import os
+import shutil
 import signal
 
 import pytest
@@ -8,11 +9,16 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gan_tutorial import train
+from gan_tutorial import data, train
 from gan_tutorial.checkpoint import load_checkpoint
 from gan_tutorial.config import TrainConfig
 from gan_tutorial.losses import g_loss_nonsaturating
-from gan_tutorial.models import MLPDiscriminator, MLPGenerator
+from gan_tutorial.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+)
 from gan_tutorial.utils import seed_everything
 
 SMALL = {"latent_dim": 16, "batch_size": 32}
@@ -36,7 +42,8 @@ def test_seeded_two_step_fit_is_deterministic(mnist_digits) -> None:
     runs = []
     for _ in range(2):
         G, D = small_models()
-        history = train.fit(G, D, x, TrainConfig(steps=2, **SMALL), device="cpu", progress=False)
+        history = train.fit(G, D, x, TrainConfig(steps=2, log_every=1, **SMALL), device="cpu",
+                            progress=False)
         runs.append((history.d_loss, history.g_loss, history.d_x, history.d_g_z))
     assert runs[0] == runs[1]
     assert len(runs[0][0]) == 2
@@ -46,23 +53,80 @@ def test_d_step_updates_only_d_and_reports_probabilities(mnist_digits) -> None:
     G, D = small_models()
     opt_d = torch.optim.Adam(D.parameters(), lr=1e-3)
     g_before, d_before = params(G), params(D)
-    stats = train.d_step(G, D, opt_d, mnist_digits[0][:32], torch.randn(32, 16))
+    stats = train.d_step(D, opt_d, mnist_digits[0][:32], G(torch.randn(32, 16)))
     assert changed(d_before, D) and not changed(g_before, G)
     assert all(p.grad is None for p in G.parameters())  # the fake batch was detached
     assert set(stats) == {"d_loss", "d_x", "d_g_z"}
+    assert all(value.shape == () and not value.requires_grad for value in stats.values())
     assert 0 < stats["d_x"] < 1 and 0 < stats["d_g_z"] < 1 and stats["d_loss"] > 0
 
 
-def test_g_step_updates_only_g_and_lowers_its_loss() -> None:
+def test_g_step_updates_only_g_leaves_d_gradients_alone_and_lowers_its_loss() -> None:
     G, D = small_models()
     opt_g = torch.optim.Adam(G.parameters(), lr=1e-3)
     d_before, g_before = params(D), params(G)
     z = torch.randn(32, 16)
-    first = train.g_step(G, D, opt_g, z, g_loss_nonsaturating)["g_loss"]
+    first = train.g_step(D, opt_g, G(z), g_loss_nonsaturating)["g_loss"]
     assert changed(g_before, G) and not changed(d_before, D)
+    assert all(p.grad is None and p.requires_grad for p in D.parameters())  # D was frozen
     for _ in range(20):
-        last = train.g_step(G, D, opt_g, z, g_loss_nonsaturating)["g_loss"]
+        last = train.g_step(D, opt_g, G(z), g_loss_nonsaturating)["g_loss"]
     assert last < first  # G learns to fool a fixed D
+
+
+@pytest.mark.parametrize("d_steps", [1, 3])
+def test_each_step_runs_g_once_per_d_update_and_g_reuses_the_last_fake_batch(
+        mnist_digits, d_steps: int) -> None:
+    G, D = small_models()
+    calls = []
+    G.register_forward_hook(lambda module, inputs, output: calls.append(output.requires_grad))
+    train.fit(G, D, mnist_digits[0][:256], TrainConfig(steps=4, d_steps=d_steps,
+                                                       snapshot_every=0, **SMALL),
+              device="cpu", progress=False)
+    # per step: d_steps forward passes of G, only the last (the one G's update reuses) on the
+    # autograd graph
+    assert calls == ([False] * (d_steps - 1) + [True]) * 4
+
+
+def test_readings_are_read_back_only_every_log_every_steps(mnist_digits, monkeypatch) -> None:
+    read_at = []
+    read_back = train._Run.read_back
+    monkeypatch.setattr(train._Run, "read_back", lambda run, bar: (
+        read_at.append([step for step, _ in run.pending]), read_back(run, bar)))
+    G, D = small_models()
+    history = train.fit(G, D, mnist_digits[0][:256],
+                        TrainConfig(steps=12, log_every=5, snapshot_every=0, **SMALL),
+                        device="cpu", progress=False)
+    assert read_at == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]
+    assert history.step == [5, 10, 12]
+
+
+class PixelsDataset(torch.utils.data.Dataset):
+    """uint8 digits with a per-example transform and labels, like torchvision's MNIST."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.pixels = ((images + 1) * 127.5).round().to(torch.uint8)
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.pixels[index].float() / 127.5 - 1, 7
+
+
+@pytest.mark.parametrize("as_dataset", [torch.utils.data.TensorDataset, PixelsDataset])
+def test_the_dataloader_path_gives_the_same_losses_as_the_fast_path(
+        mnist_digits, as_dataset) -> None:
+    x = ((mnist_digits[0][:96] + 1) * 127.5).round() / 127.5 - 1  # exactly what uint8 gives
+    config = TrainConfig(steps=8, log_every=1, **SMALL)
+    histories = []
+    for source, workers in ((x, 0), (as_dataset(x), 0), (as_dataset(x), 2)):
+        G, D = small_models()
+        histories.append(train.fit(G, D, source, dataclasses.replace(config, num_workers=workers),
+                                   device="cpu", progress=False))
+    for key in ("d_loss", "g_loss", "d_x", "d_g_z"):
+        assert getattr(histories[0], key) == getattr(histories[1], key) \
+            == getattr(histories[2], key), key
 
 
 def adam_steps(opt: torch.optim.Optimizer) -> int:
@@ -119,7 +183,8 @@ def test_points_of_a_toy_problem_may_lie_outside_the_image_range() -> None:
 
 # --- checkpoints, Ctrl-C, exact resume, divergence ---------------------------------------------
 
-RESUME = TrainConfig(steps=12, d_steps=2, checkpoint_every=5, snapshot_every=3, **SMALL)
+RESUME = TrainConfig(steps=12, d_steps=2, checkpoint_every=5, snapshot_every=3, log_every=1,
+                     **SMALL)
 
 
 def run(x, directory, config=RESUME, seed: int = 0, **kwargs):
@@ -216,7 +281,7 @@ def test_resuming_with_other_settings_is_refused(x96, tmp_path) -> None:
 
 def test_a_nan_in_the_data_stops_training_and_the_last_checkpoint_loads(
         x96, tmp_path, monkeypatch) -> None:
-    def poison(G, D, opt_d, x_real, z):
+    def poison(D, opt_d, x_real, x_fake, autocast):
         x_real[0, 0, 0, 0] = float("nan")
 
     # the 15th D update is the first of step 8 (2 per step); checkpoints at steps 5 and 10
@@ -235,7 +300,7 @@ def test_a_nan_in_the_data_stops_training_and_the_last_checkpoint_loads(
 
 
 def test_a_non_finite_generator_loss_names_g(x96, monkeypatch) -> None:
-    monkeypatch.setattr(train, "g_step", lambda *args: {"g_loss": float("inf")})
+    monkeypatch.setattr(train, "g_step", lambda *args: {"g_loss": torch.tensor(float("inf"))})
     with pytest.raises(train.TrainingDiverged, match="step 1: the G update") as caught:
         run(x96, None)
     assert caught.value.last_finite is None and caught.value.checkpoint is None
@@ -248,6 +313,74 @@ def test_minibatches_resume_at_any_position(n: int, batch_size: int, seed: int,
                                             start: int) -> None:
     assume(batch_size <= n)
     x = torch.arange(n, dtype=torch.float32)[:, None]
-    whole = list(itertools.islice(train._minibatches(x, batch_size, seed), start + 5))
-    resumed = list(itertools.islice(train._minibatches(x, batch_size, seed, start), 5))
+    whole = list(itertools.islice(data.minibatches(x, batch_size, seed), start + 5))
+    resumed = list(itertools.islice(data.minibatches(x, batch_size, seed, start), 5))
     assert all(torch.equal(a, b) for a, b in zip(whole[start:], resumed))
+
+
+def test_a_nan_between_read_backs_is_found_at_its_step_before_the_next_checkpoint(
+        x96, tmp_path, monkeypatch) -> None:
+    def poison(D, opt_d, x_real, x_fake, autocast):
+        x_real[0, 0, 0, 0] = float("nan")
+
+    # step 8's first D update is poisoned; readings are read back at steps 5 and 10, and the
+    # checkpoint of step 10 must not be written
+    monkeypatch.setattr(train, "d_step", calls_then(train.d_step, 15, poison))
+    config = dataclasses.replace(RESUME, log_every=5)
+    with pytest.raises(train.TrainingDiverged, match="step 8: the D update") as caught:
+        run(x96, tmp_path / "run", config)
+    assert caught.value.last_finite[0] == 7 and caught.value.history.step == [5]
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt").step == 5
+
+
+def test_a_dataset_is_checked_like_a_tensor(mnist_digits) -> None:
+    G, D = small_models()
+    config = TrainConfig(steps=1, **SMALL)
+    with pytest.raises(ValueError, match="at least batch_size=32 examples, got 10"):
+        train.fit(G, D, PixelsDataset(mnist_digits[0][:10]), config, device="cpu")
+    too_bright = torch.utils.data.TensorDataset(mnist_digits[0][:64] * 255)
+    with pytest.raises(ValueError, match=r"images in \[-1, 1\]"):
+        train.fit(G, D, too_bright, config, device="cpu")
+
+
+def dcgan_losses(x: torch.Tensor, **flags) -> list[float]:
+    seed_everything(0)
+    G, D = DCGANGenerator(latent_dim=16, width=8), DCGANDiscriminator(width=8)
+    config = TrainConfig(steps=6, log_every=1, snapshot_every=0, **SMALL, **flags)
+    history = train.fit(G, D, x, config, device="cpu", progress=False)
+    assert all(p.is_contiguous(memory_format=torch.channels_last)
+               for p in G.parameters() if p.dim() == 4) == flags.get("channels_last", False)
+    return history.d_loss + history.g_loss
+
+
+@pytest.mark.parametrize("flag, tolerance", [("channels_last", 1e-4), ("bf16", 0.05)])
+def test_the_acceleration_flags_change_the_losses_only_by_rounding(
+        mnist_digits, flag: str, tolerance: float) -> None:
+    x = mnist_digits[0][:96]
+    reference, accelerated = dcgan_losses(x), dcgan_losses(x, **{flag: True})
+    assert accelerated != reference or flag == "channels_last"
+    assert accelerated == pytest.approx(reference, abs=tolerance)
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="torch.compile on the CPU needs g++")
+def test_compiled_models_train_to_the_same_losses(mnist_digits) -> None:
+    x, losses = mnist_digits[0][:96], []
+    for compile_ in (False, True):
+        G, D = small_models()
+        config = TrainConfig(steps=3, log_every=1, snapshot_every=0, compile=compile_, **SMALL)
+        history = train.fit(G, D, x, config, device="cpu", progress=False)
+        losses.append(history.d_loss + history.g_loss)
+    assert losses[1] == pytest.approx(losses[0], abs=1e-5)
+
+
+def test_resume_with_the_default_fused_adam_is_bit_identical(x96, tmp_path) -> None:
+    config = dataclasses.replace(RESUME, d_steps=1)
+    histories = []
+    for directory, stops in ((tmp_path / "straight", ()), (tmp_path / "stopped", (5,))):
+        G, D = small_models()
+        for steps in (*stops, config.steps):
+            history = train.fit(G, D, x96, dataclasses.replace(config, steps=steps),
+                                device="cpu", progress=False, checkpoint_dir=directory)
+        histories.append(history)
+    assert histories[0].d_loss == histories[1].d_loss
+    assert histories[0].g_loss == histories[1].g_loss

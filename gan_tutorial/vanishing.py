@@ -1,0 +1,69 @@
+"""Vanishing gradients: how much gradient G gets from each loss when D becomes strong.
+
+The experiment of Arjovsky & Bottou 2017 (Section 2.2, Figure 2): freeze G, train D alone, and
+after every D update measure the norm of G's gradient under the saturating loss
+``mean log(1 - D(G(z)))`` (Goodfellow et al. 2014, Eq. 1) and under the non-saturating loss
+``-mean log D(G(z))`` (ibid., Section 3), on the same latents and the same D. As D learns to
+reject G's samples, ``D(G(z)) -> 0``; the saturating gradient then vanishes (its derivative with
+respect to the logit is ``-D(G(z))``) while the non-saturating one does not (``D(G(z)) - 1``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .losses import d_loss_bce, g_loss_nonsaturating, g_loss_saturating
+
+
+def _grad_norm(loss: torch.Tensor, params: list[nn.Parameter]) -> float:
+    """Euclidean norm of ``d loss / d params`` over all parameters together."""
+    grads = torch.autograd.grad(loss, params, retain_graph=True)
+    return torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item()
+
+
+def generator_gradient_norms(G: nn.Module, D: nn.Module, x_real: torch.Tensor, d_steps: int,
+                             batch_size: int = 100, lr: float = 1e-3,
+                             seed: int = 0) -> dict[str, list[float]]:
+    """Train D alone against a frozen G and record G's gradient norm under both losses.
+
+    Args:
+        G: the generator (``(B, latent_dim) -> (B, ...)``; needs ``G.latent_dim``); not changed.
+        D: the discriminator (returns logits ``(B,)``); trained in place with Adam(lr, 0.5, 0.999).
+        x_real: real samples ``(N, ...)``, float, N >= ``batch_size``.
+        d_steps: D updates, >= 1.
+        batch_size: real and generated samples per D update and per measurement.
+        lr: D's learning rate, > 0.
+        seed: seeds the minibatches and the latents.
+
+    Returns:
+        A dict of lists with one entry before the first D update and one after each update.
+        ``"step"`` (0 to ``d_steps``), ``"saturating"`` and ``"nonsaturating"`` (the norms
+        of the gradient with respect to all of G's parameters together) and ``"d_fake"`` (the
+        mean ``D(G(z))``, in [0, 1]).
+
+    Raises:
+        ValueError: on non-positive ``d_steps``, ``batch_size`` or ``lr``, or too few samples.
+    """
+    if min(d_steps, batch_size) < 1 or not lr > 0 or len(x_real) < batch_size:
+        raise ValueError(f"need d_steps >= 1, batch_size >= 1, lr > 0 and at least batch_size "
+                         f"real samples, got {d_steps}, {batch_size}, {lr}, {len(x_real)}")
+    rng = torch.Generator().manual_seed(seed)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    params = [p for p in G.parameters() if p.requires_grad]
+    record: dict[str, list[float]] = {"step": [], "saturating": [], "nonsaturating": [],
+                                      "d_fake": []}
+    for step in range(d_steps + 1):
+        x_fake = G(torch.randn(batch_size, G.latent_dim, generator=rng))
+        fake_logits = D(x_fake)
+        record["step"].append(step)
+        record["saturating"].append(_grad_norm(g_loss_saturating(fake_logits), params))
+        record["nonsaturating"].append(_grad_norm(g_loss_nonsaturating(fake_logits), params))
+        record["d_fake"].append(torch.sigmoid(fake_logits).mean().item())
+        if step == d_steps:
+            break
+        x_batch = x_real[torch.randint(len(x_real), (batch_size,), generator=rng)]
+        opt_d.zero_grad(set_to_none=True)
+        d_loss_bce(D(x_batch), D(x_fake.detach())).backward()
+        opt_d.step()
+    return record
