@@ -315,6 +315,7 @@ def metric_bars(values: Mapping[str, float], ax: Axes | None = None, title: str 
     ax.set_xlim(low, high + 0.2 * (high - low or 1))  # room for the numbers
     if title:
         ax.set_title(title)
+    return ax
 
 
 def _points(name: str, values: ArrayLike) -> np.ndarray:
