@@ -300,9 +300,9 @@ def evaluate(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator,
         k: neighbours of :func:`precision_recall`.
 
     Returns:
-        ``{"fid": >= 0 (lower is better), "inception_score": in [1, 10], "precision": in
-        [0, 1], "recall": in [0, 1], "class_kl": KL of the class histogram to uniform in nats,
-        in [0, log 10]}``.
+        A dict with ``"fid"`` (>= 0, lower is better), ``"inception_score"`` (in [1, 10]),
+        ``"precision"`` and ``"recall"`` (in [0, 1]) and ``"class_kl"`` (KL of the class
+        histogram to uniform, in nats, in [0, log 10]).
 
     Raises:
         ValueError: as the functions it calls (bad images, too few of them, bad ``k``).
