@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -276,6 +276,46 @@ def density_animation(frames: Sequence[tuple[int, ArrayLike, ArrayLike]], x: Arr
         return ax.get_lines()
 
     return _jshtml(fig, draw, len(frames), interval_ms)
+
+
+def metric_bars(values: Mapping[str, float], ax: Axes | None = None, title: str | None = None,
+                ideal: float | None = None, fmt: str = "{:.2f}",
+                colors: Sequence[str] | None = None) -> Axes:
+    """One score for several models (or classes) as labelled horizontal bars, first on top.
+
+    Args:
+        values: ``{label: value}``, e.g. ``{"real": 1.2, "DCGAN": 9.8}``; finite numbers.
+        ax: where to draw; a new figure if ``None``.
+        title: the axes title (say which way is better, e.g. "FID (lower is better)").
+        ideal: draw a dashed line at this value (e.g. 10 for the IS, 1 for precision).
+        fmt: format of the number written at the end of each bar.
+        colors: one matplotlib colour per bar; default one colour for all.
+
+    Raises:
+        ValueError: if ``values`` is empty, holds a non-finite number, or ``colors`` has the
+            wrong length.
+    """
+    if not values:
+        raise ValueError("values is empty: pass {label: value}")
+    labels, numbers = list(values), np.asarray(list(values.values()), dtype=float)
+    if not np.isfinite(numbers).all():
+        raise ValueError(f"values must be finite numbers, got {dict(values)}")
+    if colors is not None and len(colors) != len(labels):
+        raise ValueError(f"colors must have one entry per value ({len(labels)}), "
+                         f"got {len(colors)}")
+    ax = _axes(ax, (5, 0.4 * len(labels) + 1))
+    positions = np.arange(len(labels))
+    bars = ax.barh(positions, numbers, color=colors or "C0")
+    ax.bar_label(bars, labels=[fmt.format(v) for v in numbers], padding=3, fontsize="small")
+    ax.set_yticks(positions, labels)
+    ax.invert_yaxis()
+    if ideal is not None:
+        ax.axvline(ideal, color="gray", linestyle="--", linewidth=1)
+    low, high = min(0.0, numbers.min()), max(numbers.max(), ideal if ideal is not None else 0)
+    ax.set_xlim(low, high + 0.2 * (high - low or 1))  # room for the numbers
+    if title:
+        ax.set_title(title)
+    return ax
 
 
 def _points(name: str, values: ArrayLike) -> np.ndarray:

@@ -112,6 +112,52 @@ def test_precision_recall(evaluator, balanced) -> None:
         metrics.precision_recall(first, first, evaluator, k=0)
 
 
+def test_evaluate_gathers_every_score_and_formats_one_line(evaluator, balanced) -> None:
+    first, second = balanced
+    scores = metrics.evaluate(second[:200], first[:200], evaluator)
+    assert scores["fid"] == pytest.approx(
+        metrics.classifier_fid(second[:200], first[:200], evaluator))
+    assert scores["inception_score"] == pytest.approx(
+        metrics.inception_score(second[:200], evaluator))
+    assert scores["class_kl"] == pytest.approx(
+        metrics.kl_to_uniform(metrics.class_histogram(second[:200], evaluator)))
+    assert {k: scores[k] for k in ("precision", "recall")} == metrics.precision_recall(
+        second[:200], first[:200], evaluator)
+    line = metrics.format_scores({"fid": 12.345, "inception_score": 9.1234, "precision": 0.5,
+                                  "recall": 0.25, "class_kl": 0.0123})
+    assert line == "FID 12.3 | IS 9.12 | precision 0.50 | recall 0.25 | class KL 0.012 nats"
+    with pytest.raises(ValueError, match="fid"):
+        metrics.format_scores({"inception_score": 1.0})
+
+
+def test_nearest_neighbours_finds_copies_at_distance_zero(mnist_digits) -> None:
+    train = mnist_digits[0][:300]
+    copies = train[[5, 17, 299]]
+    distances, indices = metrics.nearest_neighbours(copies, train, batch_size=2)
+    assert distances.tolist() == [0.0, 0.0, 0.0] and indices.tolist() == [5, 17, 299]
+    # a blank image (all -1) against a training set of one blank and one all-white image
+    blank, white = torch.full((1, 1, 28, 28), -1.0), torch.ones(1, 1, 28, 28)
+    shifted = (blank + 0.1).clamp(-1, 1)
+    distances, indices = metrics.nearest_neighbours(shifted, torch.cat([white, blank]))
+    assert distances.item() == pytest.approx(0.1 * 28, rel=1e-6) and indices.item() == 1
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        metrics.nearest_neighbours(copies * 255, train)
+
+
+def test_real_neighbourhoods_explain_precision(evaluator, balanced) -> None:
+    first, second = balanced
+    fake, real = second[:200], first[:200]
+    found = metrics.real_neighbourhoods(fake, real, evaluator)
+    assert found["radius"].shape == (200,) and found["hits"].shape == (200,)
+    assert (found["radius"] > 0).all() and found["hits"].dtype == torch.int64
+    precision = metrics.precision_recall(fake, real, evaluator)["precision"]
+    assert found["hits"].sum() >= precision * len(fake)  # every accepted image is in >= 1 ball
+    itself = metrics.real_neighbourhoods(real, real, evaluator)["hits"]
+    assert (itself >= 1).all()  # each real image lies in its own ball
+    with pytest.raises(ValueError, match="more than k=3"):
+        metrics.real_neighbourhoods(fake[:3], real, evaluator)
+
+
 def test_mode_coverage_2d_on_hand_made_samples() -> None:
     centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
     std = 1.0

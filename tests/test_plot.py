@@ -98,6 +98,28 @@ def test_density_animation_embeds_one_frame_per_entry() -> None:
         plot.density_animation([], x, p_data)
 
 
+def test_metric_bars_draws_one_labelled_bar_per_value() -> None:
+    ax = plot.metric_bars({"real": 5.0, "DCGAN": 20.0, "MLP": 80.0}, title="FID", ideal=0.0,
+                          fmt="{:.1f}", colors=["C2", "C0", "C1"])
+    widths = [patch.get_width() for patch in ax.patches]
+    assert widths == [5.0, 20.0, 80.0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["real", "DCGAN", "MLP"]
+    assert [t.get_text() for t in ax.texts] == ["5.0", "20.0", "80.0"]
+    assert ax.yaxis_inverted() and ax.get_title() == "FID"
+    assert ax.get_xlim()[1] > 80.0  # room for the label of the longest bar
+    assert ax.get_lines()[0].get_xdata()[0] == 0.0  # the ideal value
+
+
+@pytest.mark.parametrize("values, kwargs, message", [
+    ({}, {}, "empty"),
+    ({"a": float("nan")}, {}, "finite"),
+    ({"a": 1.0, "b": 2.0}, {"colors": ["C0"]}, "one entry per value"),
+])
+def test_metric_bars_rejects_bad_input(values, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        plot.metric_bars(values, **kwargs)
+
+
 def test_scatter_2d_draws_samples_and_modes() -> None:
     ax = plot.scatter_2d(torch.randn(50, 2), centers=np.zeros((3, 2)), title="t")
     assert [len(c.get_offsets()) for c in ax.collections] == [50, 3]
