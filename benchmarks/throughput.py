@@ -228,8 +228,9 @@ def table(results: dict[str, dict[str, list[float]]], cases: list[Case]) -> str:
     for case in cases:
         medians = {name: statistics.median(rates) for name, rates in results[case.name].items()}
         naive, peak = medians["naive"], medians.pop("matmul")
+        G, D = case.make()
         for loop, rate in medians.items():
-            gflops = rate * flops_per_image(loop, *case.make()) / 1e9
+            gflops = rate * flops_per_image(loop, G, D) / 1e9
             lines.append(f"| {case.name} | {case.batch_size} | {loop} | {rate:,.0f} | "
                          f"{rate / naive:.2f} | {gflops:.1f} | {100 * gflops / peak:.0f} % |")
     return "\n".join(lines)

@@ -202,11 +202,14 @@ def _d_loss(method: Method, D: _Stacked, x_real: torch.Tensor, x_fake: torch.Ten
     return S * loss
 
 
+_G_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "saturating": losses.g_loss_saturating, "nonsaturating": losses.g_loss_nonsaturating,
+    "wasserstein": losses.g_loss_wasserstein}
+
+
 def _g_loss(method: Method, fake_logits: torch.Tensor) -> torch.Tensor:
     """G's loss of ``method`` on D's outputs ``(S, B)``, summed over the S runs."""
-    loss_fn = {"saturating": losses.g_loss_saturating, "nonsaturating": losses.g_loss_nonsaturating,
-               "wasserstein": losses.g_loss_wasserstein}[method.loss]
-    return len(fake_logits) * loss_fn(fake_logits.flatten())
+    return len(fake_logits) * _G_LOSSES[method.loss](fake_logits.flatten())
 
 
 def _train(method: Method, protocol: Protocol, data: torch.Tensor, seeds: Sequence[int],
