@@ -191,7 +191,7 @@ def load_checkpoint(path: str | Path, G: nn.Module | None = None, D: nn.Module |
     state = _read(path)
     _check_format(path, state)
     try:
-        config = TrainConfig(**state["config"])
+        config = TrainConfig.from_dict(state["config"])
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{path} holds an invalid config ({error})") from error
     checkpoint = Checkpoint(path, state["step"], config, state["history"], state["rng"],

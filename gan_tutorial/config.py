@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import numbers
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-G_LOSSES = ("nonsaturating", "saturating")
+from .losses import LOSSES
+from .validation import check_bool, check_int, check_number
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,21 @@ class TrainConfig:
         steps: number of generator updates (iterations of Algorithm 1), >= 1.
         batch_size: images per minibatch, for both D and G, >= 1.
         d_steps: ``k`` in Algorithm 1, discriminator updates per generator update, >= 1.
-            For a WGAN critic this is ``n_critic`` (Arjovsky et al. 2017; 5 in Gulrajani et
-            al. 2017).
+            For a WGAN critic the papers call it ``n_critic`` (5 in Gulrajani et al. 2017).
         latent_dim: size of the latent vector z ~ N(0, I), >= 1.
         lr_g: Adam learning rate of G, > 0.
         lr_d: Adam learning rate of D, > 0.
         beta1: Adam beta1 of both optimisers, in [0, 1).
         beta2: Adam beta2 of both optimisers, in [0, 1).
-        g_loss: ``"nonsaturating"`` (-log D(G(z)), the default) or ``"saturating"``
-            (log(1 - D(G(z))), Eq. 1 as written).
+        loss: the GAN objective, a key of :data:`gan_tutorial.losses.LOSSES`:
+            ``"nonsaturating"`` (the default: D's loss is -V of Eq. 1, G minimises
+            -log D(G(z)), Section 3), ``"saturating"`` (G minimises log(1 - D(G(z))), Eq. 1 as
+            written), ``"wasserstein-gp"`` (a critic with gradient penalty, Gulrajani et al.
+            2017) or ``"hinge"`` (Miyato et al. 2018, Eq. 16-17).
+        lambda_gp: weight of the gradient penalty of ``"wasserstein-gp"`` (10 in Gulrajani et
+            al. 2017), >= 0; ignored by the other losses.
+        r1_gamma: weight gamma of the R1 penalty on real data (Mescheder et al. 2018, Eq. 9),
+            added to D's loss for any ``loss``, >= 0; 0 (the default) adds nothing.
         log_every: steps between readings of the losses into the history and progress bar, >= 1.
             Reading a loss waits for the device, so ``fit`` reads them back only this often.
         snapshot_every: steps between snapshots of G(fixed z) for progress figures; 0 disables.
@@ -64,7 +70,9 @@ class TrainConfig:
     lr_d: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    g_loss: str = "nonsaturating"
+    loss: str = "nonsaturating"
+    lambda_gp: float = 10.0
+    r1_gamma: float = 0.0
     log_every: int = 10
     snapshot_every: int = 1_000
     checkpoint_every: int = 1_000
@@ -77,39 +85,38 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "d_steps", "latent_dim", "log_every",
                      "checkpoint_every"):
-            self._set_int(name, minimum=1)
+            self._set(name, check_int(name, getattr(self, name), minimum=1))
         for name in ("snapshot_every", "num_workers"):
-            self._set_int(name, minimum=0)
-        self._set_int("seed", minimum=0, maximum=2**32 - 1)
+            self._set(name, check_int(name, getattr(self, name), minimum=0))
+        self._set("seed", check_int("seed", self.seed, minimum=0, maximum=2**32 - 1))
         for name in ("lr_g", "lr_d"):
-            value = getattr(self, name)
-            if not _is_real(value) or not value > 0 or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-            object.__setattr__(self, name, float(value))
+            self._set(name, check_number(name, getattr(self, name), minimum=0, above=True))
         for name in ("beta1", "beta2"):
-            value = getattr(self, name)
-            if not _is_real(value) or not 0 <= value < 1:
-                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-            object.__setattr__(self, name, float(value))
-        if not isinstance(self.g_loss, str) or self.g_loss not in G_LOSSES:
-            raise ValueError(f"g_loss must be one of {G_LOSSES}, got {self.g_loss!r}")
+            self._set(name, check_number(name, getattr(self, name), 0, 1, below=True))
+        for name in ("lambda_gp", "r1_gamma"):
+            self._set(name, check_number(name, getattr(self, name), minimum=0))
+        if not isinstance(self.loss, str) or self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
         for name in ("compile", "bf16", "channels_last"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+            check_bool(name, getattr(self, name))
 
-    def _set_int(self, name: str, minimum: int, maximum: int | None = None) -> None:
-        value = getattr(self, name)
-        if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum
-                or (maximum is not None and value > maximum)):
-            bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-            raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
-        object.__setattr__(self, name, int(value))
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (what checkpoints store)."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, settings: Mapping[str, Any]) -> TrainConfig:
+        """Rebuild a config from :meth:`to_dict`'s dict, also from checkpoints written before
+        ``loss`` replaced ``g_loss`` (their ``g_loss`` names the same objective).
 
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+        Raises:
+            ValueError: as the constructor; TypeError on unknown fields.
+        """
+        settings = dict(settings)
+        if "g_loss" in settings and "loss" not in settings:
+            settings["loss"] = settings.pop("g_loss")
+        return cls(**settings)
 

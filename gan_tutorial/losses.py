@@ -15,9 +15,12 @@ differentiate D with respect to its input.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from .validation import check_number
 
 
 def _check_logits(name: str, logits: torch.Tensor) -> None:
@@ -127,7 +130,8 @@ def g_loss_wasserstein(fake_scores: torch.Tensor) -> torch.Tensor:
 
     Arjovsky et al. 2017, Algorithm 1 (line 10); Gulrajani et al. 2017, Algorithm 1 (line 11).
     Its gradient with respect to each score is ``-1/B`` whatever the critic says: it never
-    saturates.
+    saturates. The hinge GAN pairs this same generator loss with :func:`d_loss_hinge`
+    (Miyato et al. 2018, Eq. 17).
 
     Args:
         fake_scores: the critic on generated samples, ``(B,)`` float, unbounded.
@@ -177,10 +181,10 @@ def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], x_real: torch.Te
         A scalar tensor >= 0.
 
     Raises:
-        ValueError: on shapes that differ or are not ``(B, ...)``, or a negative ``lambda_gp``.
+        ValueError: on shapes that differ or are not ``(B, ...)``, or a ``lambda_gp`` that is
+            negative, NaN or infinite.
     """
-    if not isinstance(lambda_gp, (int, float)) or lambda_gp < 0:
-        raise ValueError(f"lambda_gp must be a number >= 0, got {lambda_gp!r}")
+    lambda_gp = check_number("lambda_gp", lambda_gp, minimum=0)
     if not isinstance(x_real, torch.Tensor) or not isinstance(x_fake, torch.Tensor) \
             or x_real.shape != x_fake.shape:
         raise ValueError("x_real and x_fake must be tensors of the same shape (B, ...)")
@@ -208,8 +212,114 @@ def r1_penalty(D: Callable[[torch.Tensor], torch.Tensor], x_real: torch.Tensor,
         A scalar tensor >= 0.
 
     Raises:
-        ValueError: if ``x_real`` is not ``(B, ...)`` float or ``gamma`` is negative.
+        ValueError: if ``x_real`` is not ``(B, ...)`` float or ``gamma`` is negative, NaN or
+            infinite.
     """
-    if not isinstance(gamma, (int, float)) or gamma < 0:
-        raise ValueError(f"gamma must be a number >= 0, got {gamma!r}")
+    gamma = check_number("gamma", gamma, minimum=0)
     return gamma / 2 * (_input_gradient_norms(D, x_real) ** 2).mean()
+
+
+# --- Hinge loss (Lim & Ye 2017; Miyato et al. 2018, Eq. 16 and 17) ----------------------------
+
+def d_loss_hinge(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of D: ``L_D = mean relu(1 - D(x)) + mean relu(1 + D(G(z)))``.
+
+    Lim & Ye 2017 ("Geometric GAN"); Miyato et al. 2018 (spectral normalisation), Eq. 16. D's
+    output is an unbounded score; D stops pushing a real sample once its score is >= 1 and a
+    fake one once its score is <= -1, so unlike the Wasserstein critic its scores stay bounded
+    in practice. Equals 2 at ``D = 0`` everywhere.
+
+    Args:
+        real_scores: D on real samples, ``(B,)`` float, unbounded.
+        fake_scores: D on generated samples, ``(B',)`` float, unbounded.
+
+    Returns:
+        A scalar tensor >= 0.
+
+    Raises:
+        ValueError: if an input is not a non-empty 1-D floating tensor.
+    """
+    _check_logits("real_scores", real_scores)
+    _check_logits("fake_scores", fake_scores)
+    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+
+
+# --- The registry: every loss TrainConfig.loss can name ---------------------------------------
+
+@dataclass(frozen=True)
+class GANLoss:
+    """One GAN objective: D's loss, G's loss and what D's outputs mean.
+
+    Attributes:
+        d_loss: ``(real_out (B,), fake_out (B',)) -> scalar``, minimised by D.
+        g_loss: ``fake_out (B,) -> scalar``, minimised by G.
+        sigmoid: True if D's outputs are logits of a probability, ``D(x) = sigmoid(logit)``
+            (then :func:`gan_tutorial.train.fit` also records D(x) and D(G(z))); False for a
+            critic's unbounded scores.
+        gradient_penalty: True if D's loss adds ``lambda_gp *`` :func:`gradient_penalty`
+            (WGAN-GP).
+        source: the paper and equation.
+    """
+
+    d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    g_loss: Callable[[torch.Tensor], torch.Tensor]
+    sigmoid: bool
+    gradient_penalty: bool
+    source: str
+
+
+#: The GAN losses by name; ``TrainConfig.loss`` is one of these keys. Adding a loss is one
+#: entry here (plus its tests).
+LOSSES: dict[str, GANLoss] = {
+    "nonsaturating": GANLoss(d_loss_bce, g_loss_nonsaturating, sigmoid=True,
+                             gradient_penalty=False,
+                             source="Goodfellow et al. 2014, Eq. 1 (D) and Section 3 (G)"),
+    "saturating": GANLoss(d_loss_bce, g_loss_saturating, sigmoid=True, gradient_penalty=False,
+                          source="Goodfellow et al. 2014, Eq. 1"),
+    "wasserstein-gp": GANLoss(d_loss_wasserstein, g_loss_wasserstein, sigmoid=False,
+                              gradient_penalty=True,
+                              source="Gulrajani et al. 2017, Eq. 3 and Algorithm 1"),
+    "hinge": GANLoss(d_loss_hinge, g_loss_wasserstein, sigmoid=False, gradient_penalty=False,
+                     source="Lim & Ye 2017; Miyato et al. 2018, Eq. 16 and 17"),
+}
+
+
+def get_loss(name: str) -> GANLoss:
+    """The registry entry ``LOSSES[name]``.
+
+    Raises:
+        ValueError: if ``name`` is not a key of :data:`LOSSES` (the message lists them).
+    """
+    if not isinstance(name, str) or name not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {name!r}")
+    return LOSSES[name]
+
+
+def discriminator_loss(loss: GANLoss, D: Callable[[torch.Tensor], torch.Tensor],
+                       x_real: torch.Tensor, x_fake: torch.Tensor, lambda_gp: float = 10.0,
+                       r1_gamma: float = 0.0, generator: torch.Generator | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """D's whole loss for one minibatch: ``loss.d_loss``, plus the WGAN-GP penalty where
+    ``loss.gradient_penalty``, plus the R1 penalty where ``r1_gamma > 0`` (any loss).
+
+    Args:
+        loss: a :data:`LOSSES` entry.
+        D: maps samples ``(B, ...)`` to outputs ``(B,)`` (a conditional D with its labels
+            bound, e.g. ``lambda x: D(x, y)``).
+        x_real: real samples ``(B, ...)``.
+        x_fake: generated samples ``(B, ...)``, already detached from G's graph.
+        lambda_gp: WGAN-GP weight (Gulrajani et al. 2017 use 10), >= 0.
+        r1_gamma: R1 weight gamma (Mescheder et al. 2018, Eq. 9), >= 0; 0 adds nothing.
+        generator: random stream of the WGAN-GP interpolation (``None``: torch's global one).
+
+    Returns:
+        ``(total loss, real_out (B,), fake_out (B,))``: the scalar to minimise and D's raw
+        outputs (logits or critic scores), still attached to the graph.
+    """
+    real_out, fake_out = D(x_real), D(x_fake)
+    total = loss.d_loss(real_out, fake_out)
+    if loss.gradient_penalty:
+        total = total + gradient_penalty(D, x_real, x_fake, lambda_gp, generator)
+    if r1_gamma:
+        total = total + r1_penalty(D, x_real, r1_gamma)
+    return total, real_out, fake_out

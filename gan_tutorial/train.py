@@ -33,7 +33,7 @@ from .checkpoint import (
 )
 from .config import TrainConfig
 from .data import minibatches
-from .losses import d_loss_bce, g_loss_nonsaturating, g_loss_saturating
+from .losses import LOSSES, d_loss_bce, g_loss_nonsaturating, g_loss_saturating
 from .sampling import evaluating, fixed_latents
 from .utils import get_device
 
@@ -266,7 +266,7 @@ class _Run:
             with torch.set_grad_enabled(i == k - 1), self.autocast():  # G's step reuses it
                 x_fake = self.forward_G(z)
             stats = d_step(self.forward_D, self.opt_d, next(batches), x_fake, self.autocast)
-        stats |= g_step(self.forward_D, self.opt_g, x_fake, G_LOSS_FUNCTIONS[self.config.g_loss],
+        stats |= g_step(self.forward_D, self.opt_g, x_fake, LOSSES[self.config.loss].g_loss,
                         self.autocast)
         return torch.stack([stats[key].float() for key in READINGS])
 

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gan_tutorial.config import G_LOSSES, TrainConfig
+from gan_tutorial.config import TrainConfig
+from gan_tutorial.losses import LOSSES as G_LOSSES
 
 
 def test_defaults_are_the_mlp_chapter_settings() -> None:
