@@ -1,14 +1,17 @@
 """The GAN training loop of Goodfellow et al. 2014, Algorithm 1, for any G and D.
 
-One *step* of :func:`fit` is one iteration of Algorithm 1: ``k = config.d_steps`` discriminator
-updates (:func:`d_step`), each on a fresh minibatch of real images and of latents, then one
-generator update (:func:`g_step`). Nothing here names an architecture.
+Read :func:`training_loop` first: it *is* Algorithm 1, one screen long. Each step draws a
+minibatch of real data and latents ``z``, makes ``config.d_steps`` discriminator updates
+(:func:`d_step`) and one generator update (:func:`g_step`), with the loss named by
+``config.loss`` (:data:`gan_tutorial.losses.LOSSES`). Everything a long run needs besides the
+algorithm -- the progress bar, the history, snapshots, checkpoints, the divergence guard,
+Ctrl-C -- lives in :class:`RunKeeper`, beside the loop; :func:`fit` puts the two together.
+Nothing here names an architecture.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import signal
 import threading
@@ -33,23 +36,20 @@ from .checkpoint import (
 )
 from .config import TrainConfig
 from .data import minibatches
-from .losses import LOSSES, d_loss_bce, g_loss_nonsaturating, g_loss_saturating
-from .sampling import evaluating, fixed_latents
+from .losses import LOSSES, discriminator_loss, get_loss
+from .sampling import evaluating, fixed_labels, fixed_latents
 from .utils import get_device
+from .validation import check_finite, check_images, check_labels, describe
 
 #: Settings that may change when a run is resumed, because they do not change what is computed
 #: (compile and channels_last change only the rounding, so the resume is then not bit-identical).
 RESUMABLE_CHANGES = ("steps", "log_every", "snapshot_every", "checkpoint_every", "compile",
                      "channels_last", "num_workers")
-IMAGE_RANGE_TOLERANCE = 1e-4  # images may exceed [-1, 1] by this much (rounding)
-READINGS = ("d_loss", "g_loss", "d_x", "d_g_z")  # what each step reports
-_D_READINGS = ("d_loss", "d_x", "d_g_z")
+#: What each step reports: D's loss, G's loss, D's mean raw outputs on real and generated
+#: samples, and -- for losses whose D ends in a sigmoid -- D(x) and D(G(z)).
+READINGS = ("d_loss", "g_loss", "real_score", "fake_score", "d_x", "d_g_z")
+_D_READINGS = ("d_loss", "real_score", "fake_score", "d_x", "d_g_z")
 DEFAULT_CONFIG = TrainConfig()  # frozen, so one shared default is safe
-
-G_LOSS_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "nonsaturating": g_loss_nonsaturating,
-    "saturating": g_loss_saturating,
-}
 
 
 @dataclass
@@ -58,10 +58,15 @@ class History:
 
     Attributes:
         step: generator step of each entry (1-based).
-        d_loss: discriminator loss ``-V`` on that step's last D minibatch, nats.
-        g_loss: generator loss on that step's minibatch, nats.
-        d_x: mean ``D(x)`` on real images, a probability in [0, 1].
-        d_g_z: mean ``D(G(z))`` on generated images (seen by the D step), in [0, 1].
+        d_loss: D's loss on that step's last D minibatch (nats for the sigmoid losses; critic
+            units for ``"wasserstein-gp"`` and ``"hinge"``), penalties included.
+        g_loss: G's loss on that step's minibatch.
+        real_score: mean raw output of D on real samples: a logit for the sigmoid losses, a
+            critic score otherwise; unbounded.
+        fake_score: the same on generated samples (the batch the D step saw).
+        d_x: mean ``D(x) = sigmoid(logit)`` on real samples, a probability in [0, 1]; empty for
+            losses whose D has no sigmoid (``"wasserstein-gp"``, ``"hinge"``).
+        d_g_z: mean ``D(G(z))`` on generated samples, in [0, 1]; empty where ``d_x`` is.
         wall_time: seconds since ``fit`` started, at each entry.
         snapshots: ``(step, images)`` pairs, images ``G(fixed_z)`` as ``(n, C, H, W) float32
             in [-1, 1]`` on the CPU; step 0 is the untrained G.
@@ -74,6 +79,8 @@ class History:
     step: list[int] = field(default_factory=list)
     d_loss: list[float] = field(default_factory=list)
     g_loss: list[float] = field(default_factory=list)
+    real_score: list[float] = field(default_factory=list)
+    fake_score: list[float] = field(default_factory=list)
     d_x: list[float] = field(default_factory=list)
     d_g_z: list[float] = field(default_factory=list)
     wall_time: list[float] = field(default_factory=list)
@@ -138,60 +145,93 @@ def _readings(values: Mapping[str, float]) -> str:
 
 
 def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
-           x_fake: torch.Tensor, autocast: Callable[[], Any] = contextlib.nullcontext
-           ) -> dict[str, torch.Tensor]:
-    """One discriminator update: ascend V(D, G) on a minibatch (Goodfellow et al. 2014, Alg. 1).
+           x_fake: torch.Tensor, loss: str = "nonsaturating", y: torch.Tensor | None = None,
+           lambda_gp: float = 10.0, r1_gamma: float = 0.0) -> dict[str, torch.Tensor]:
+    """One discriminator update: descend D's loss on a minibatch (Goodfellow et al. 2014, Alg. 1).
 
     The fake images are *detached* here: this step changes D only, so back-propagating into G
     would be wasted work. :func:`g_step` then reuses the same ``x_fake``, graph and all.
 
     Args:
-        D: the discriminator (returns logits ``(B,)``).
+        D: the discriminator (returns logits or critic scores ``(B,)``).
         opt_d: the optimiser of D's parameters.
         x_real: real images ``(B, C, H, W) float32 in [-1, 1]`` (or points ``(B, d)``).
-        x_fake: ``G(z)``, images of the same shape (any batch size B'), on D's device.
-        autocast: context for the forward pass, e.g. bfloat16 autocast; default: none.
+        x_fake: ``G(z)``, images of the same shape, on D's device.
+        loss: a key of :data:`gan_tutorial.losses.LOSSES` (default ``"nonsaturating"``).
+        y: class labels ``(B,) int64`` for a conditional D (``D(x, y)``), shared by the real
+            and the fake batch; None for an unconditional D.
+        lambda_gp: gradient-penalty weight, used by ``"wasserstein-gp"`` only, >= 0.
+        r1_gamma: R1 weight on real data (Mescheder et al. 2018, Eq. 9), >= 0.
 
     Returns:
-        ``{"d_loss": nats, "d_x": mean D(x) in [0, 1], "d_g_z": mean D(G(z)) in [0, 1]}``,
-        measured before the update, as 0-dim tensors on D's device. Reading one (``float``)
-        waits for the device, so :func:`fit` reads them only every ``log_every`` steps.
+        0-dim tensors on D's device, measured before the update: ``d_loss``, ``real_score`` and
+        ``fake_score`` (mean raw outputs) and, for losses with a sigmoid, ``d_x`` and ``d_g_z``
+        (mean probabilities in [0, 1]). Reading one (``float``) waits for the device, so
+        :func:`fit` reads them only every ``log_every`` steps.
     """
-    with autocast():
-        real_logits, fake_logits = D(x_real), D(x_fake.detach())
-        loss = d_loss_bce(real_logits, fake_logits)
+    spec = get_loss(loss)
+    D_y = D if y is None else (lambda x: D(x, y))  # noqa: E731
+    total, real_out, fake_out = discriminator_loss(spec, D_y, x_real, x_fake.detach(),
+                                                   lambda_gp, r1_gamma)
     opt_d.zero_grad(set_to_none=True)
-    loss.backward()
+    total.backward()
     opt_d.step()
-    return {"d_loss": loss.detach(), "d_x": torch.sigmoid(real_logits.detach()).mean(),
-            "d_g_z": torch.sigmoid(fake_logits.detach()).mean()}
+    real_out, fake_out = real_out.detach().float(), fake_out.detach().float()
+    readings = {"d_loss": total.detach(), "real_score": real_out.mean(),
+                "fake_score": fake_out.mean()}
+    if spec.sigmoid:
+        readings |= {"d_x": torch.sigmoid(real_out).mean(),
+                     "d_g_z": torch.sigmoid(fake_out).mean()}
+    return readings
 
 
 def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, x_fake: torch.Tensor,
-           loss_fn: Callable[[torch.Tensor], torch.Tensor] = g_loss_nonsaturating,
-           autocast: Callable[[], Any] = contextlib.nullcontext) -> dict[str, torch.Tensor]:
-    """One generator update: descend the generator loss through D (Goodfellow et al. 2014, Alg. 1).
+           loss: str = "nonsaturating", y: torch.Tensor | None = None
+           ) -> dict[str, torch.Tensor]:
+    """One generator update: descend G's loss through D (Goodfellow et al. 2014, Alg. 1).
 
     ``x_fake = G(z)`` is the batch the D step just saw, still attached to G's graph: G is not
     run a second time. D (already updated) is frozen while it judges the batch, so the backward
     pass computes the gradient for the images, and through them for G, but none for D's weights.
 
     Args:
-        D: the discriminator (returns logits ``(B,)``).
+        D: the discriminator (returns logits or critic scores ``(B,)``).
         opt_g: the optimiser of G's parameters.
         x_fake: ``G(z)`` computed with autograd on, e.g. ``(B, C, H, W)`` in [-1, 1].
-        loss_fn: a generator loss of :mod:`gan_tutorial.losses` (default non-saturating).
-        autocast: context for the forward pass, e.g. bfloat16 autocast; default: none.
+        loss: a key of :data:`gan_tutorial.losses.LOSSES` (default ``"nonsaturating"``).
+        y: the labels ``(B,) int64`` x_fake was generated for (conditional GANs), or None.
 
     Returns:
-        ``{"g_loss": nats}``, measured before the update, as a 0-dim tensor on D's device.
+        ``{"g_loss": ...}``, measured before the update, a 0-dim tensor on D's device.
     """
-    with _frozen(D), autocast():
-        loss = loss_fn(D(x_fake))
+    with _frozen(D):
+        fake_out = D(x_fake) if y is None else D(x_fake, y)
+        total = get_loss(loss).g_loss(fake_out)
     opt_g.zero_grad(set_to_none=True)
-    loss.backward()
+    total.backward()
     opt_g.step()
-    return {"g_loss": loss.detach()}
+    return {"g_loss": total.detach()}
+
+
+def training_loop(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer,
+                  opt_d: torch.optim.Optimizer, batches: Iterator[tuple[torch.Tensor, Any]],
+                  config: TrainConfig, keeper: RunKeeper) -> None:
+    """Goodfellow et al. 2014, Algorithm 1: k = ``config.d_steps`` D updates, then one G update.
+
+    ``batches`` yields ``(x_real, y)``: real samples and their labels (``y = None`` for an
+    unconditional GAN; a conditional G makes its fakes for the real batch's labels).
+    ``keeper`` (:class:`RunKeeper`) numbers the steps and, after each one, records the
+    readings, takes snapshots and checkpoints and stops on NaN or Ctrl-C.
+    """
+    for step in keeper.steps():  # done + 1, ..., config.steps
+        for _ in range(config.d_steps):
+            x_real, y = next(batches)
+            z = torch.randn(len(x_real), config.latent_dim, device=x_real.device)
+            x_fake = G(z) if y is None else G(z, y)
+            readings = d_step(D, opt_d, x_real, x_fake, config.loss, y,
+                              config.lambda_gp, config.r1_gamma)
+        readings |= g_step(D, opt_g, x_fake, config.loss, y)  # on the last fake batch
+        keeper.after_step(step, readings)
 
 
 @contextlib.contextmanager
@@ -207,99 +247,93 @@ def _frozen(module: nn.Module) -> Iterator[None]:
             p.requires_grad_(True)
 
 
-def _check_data(x: torch.Tensor | Dataset, batch_size: int) -> None:
-    """Size of the data, then shape, dtype, finiteness and image range: all of a tensor, the
-    first minibatch of a Dataset (which cannot be read whole)."""
-    if isinstance(x, Dataset) and not isinstance(x, torch.Tensor):
-        if len(x) < batch_size:  # type: ignore[arg-type]
-            raise ValueError(f"fit needs at least batch_size={batch_size} examples, got {len(x)}")
-        x = next(minibatches(x, batch_size, seed=0))
-    if not isinstance(x, torch.Tensor) or x.dim() < 2 or not x.is_floating_point():
-        got = (f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor)
-               else type(x).__name__)
-        raise ValueError(f"fit expected a float tensor of shape (N, ...): images (N, C, H, W) "
-                         f"in [-1, 1] or points (N, d); got {got}")
-    if len(x) < batch_size:
-        raise ValueError(f"fit needs at least batch_size={batch_size} images, got {len(x)}")
-    _check_values(x)
+# --- Beside the loop: checks, acceleration, bookkeeping, resume, Ctrl-C ------------------------
+
+def _num_classes(G: nn.Module, D: nn.Module) -> int | None:
+    """The models' number of classes (None: unconditional); they must agree."""
+    g_classes, d_classes = getattr(G, "num_classes", None), getattr(D, "num_classes", None)
+    if g_classes != d_classes:
+        raise ValueError(f"G and D must both be conditional on the same classes or both be "
+                         f"unconditional, got G.num_classes={g_classes!r} and "
+                         f"D.num_classes={d_classes!r}")
+    return g_classes
 
 
-def _check_values(x: torch.Tensor) -> None:
-    bad = int((~torch.isfinite(x)).sum())
-    if bad:
-        raise ValueError(f"fit expected finite data, but x holds {bad:,} NaN or infinite values")
-    if x.dim() != 4:
-        return  # points of a toy problem: any finite values
-    low, high = (float(v) for v in torch.aminmax(x))
-    if low < -1 - IMAGE_RANGE_TOLERANCE or high > 1 + IMAGE_RANGE_TOLERANCE:
-        raise ValueError(f"fit expected images in [-1, 1] (the range of G's tanh output), got "
-                         f"values in [{low:.4g}, {high:.4g}]; load MNIST with "
-                         f"gan_tutorial.data.mnist, or map pixels with x / 127.5 - 1 (from "
-                         f"[0, 255]) or x * 2 - 1 (from [0, 1])")
+def _check_data(data: Any, batch_size: int, num_classes: int | None) -> None:
+    """Check the training data: all of a tensor or ``(images, labels)`` pair, the first
+    minibatch of a Dataset (which cannot be read whole)."""
+    if isinstance(data, Dataset) and not isinstance(data, torch.Tensor):
+        if len(data) < batch_size:  # type: ignore[arg-type]
+            raise ValueError(f"fit needs at least batch_size={batch_size} examples, "
+                             f"got {len(data)}")  # type: ignore[arg-type]
+        first = next(minibatches(data, batch_size, seed=0, labels=num_classes is not None))
+        data = first if num_classes is not None else (first, None)
+    elif isinstance(data, (tuple, list)):
+        if len(data) != 2:
+            raise ValueError(f"fit expected data as images or as a pair (images, labels), got "
+                             f"a {type(data).__name__} of length {len(data)}")
+    else:
+        data = (data, None)
+    x, y = data
+    if num_classes is not None and y is None:
+        raise ValueError("G and D are conditional (num_classes is set), so fit needs labelled "
+                         "data: a pair (images, labels) or a Dataset of (image, label) pairs")
+    if not isinstance(x, torch.Tensor) or x.dim() < 2 or len(x) < batch_size:
+        raise ValueError(f"fit expected at least batch_size={batch_size} samples: images "
+                         f"(N, C, H, W) float32 in [-1, 1] or points (N, d); got {describe(x)}")
+    if x.dim() == 4:
+        check_images("the training images", x)
+    elif not x.is_floating_point():
+        raise ValueError(f"fit expected float points (N, d), got {describe(x)}")
+    check_finite("the training data", x)
+    if y is not None and num_classes is not None:
+        check_labels("the training labels", y, len(x), num_classes)
 
 
-@dataclass
-class _Run:
-    """What one call of :func:`fit` shares between its small helpers."""
+def _real_batches(data: Any, config: TrainConfig, start: int, device: torch.device,
+                  conditional: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """Endless ``(x_real, y)`` minibatches from :func:`gan_tutorial.data.minibatches`, skipping
+    the first ``start``; ``y`` is None unless ``conditional``."""
+    batches = minibatches(data, config.batch_size, config.seed, start, device,
+                          config.num_workers, labels=conditional)
+    memory_format = torch.channels_last if config.channels_last else torch.preserve_format
+    for batch in batches:
+        x, y = batch if conditional else (batch, None)
+        yield (x.contiguous(memory_format=memory_format) if x.dim() == 4 else x), y
 
-    G: nn.Module
-    D: nn.Module
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
-    config: TrainConfig
-    history: History
-    path: Path | None  # the checkpoint file, or None
-    saved: int | None = None  # the step of the last good checkpoint in ``path``
-    last: tuple[int, dict[str, float]] | None = None  # the last step with finite readings
-    forward_G: Callable[[torch.Tensor], torch.Tensor] | None = None  # G, or torch.compile(G)
-    forward_D: Callable[[torch.Tensor], torch.Tensor] | None = None
-    autocast: Callable[[], Any] = contextlib.nullcontext
-    pending: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # unread readings
-    start: float = 0.0  # time.perf_counter() when the history's clock started
 
-    def update(self, batches: Iterator[torch.Tensor], device: torch.device) -> torch.Tensor:
-        """One step of Algorithm 1: ``d_steps`` updates of D, then one of G on the last fake
-        batch. Returns the readings ``(d_loss, g_loss, d_x, d_g_z)``, not yet read back."""
-        size, k = self.config.batch_size, self.config.d_steps
-        for i in range(k):
-            z = torch.randn(size, self.config.latent_dim, device=device)
-            with torch.set_grad_enabled(i == k - 1), self.autocast():  # G's step reuses it
-                x_fake = self.forward_G(z)
-            stats = d_step(self.forward_D, self.opt_d, next(batches), x_fake, self.autocast)
-        stats |= g_step(self.forward_D, self.opt_g, x_fake, LOSSES[self.config.loss].g_loss,
-                        self.autocast)
-        return torch.stack([stats[key].float() for key in READINGS])
+class _Autocast(nn.Module):
+    """Runs a module under bfloat16 autocast and returns float32 outputs."""
 
-    def read_back(self, bar: tqdm) -> None:
-        """Copy the pending readings to the host (one device sync), check that they are finite
-        and record the logged steps in the history."""
-        if not self.pending:
-            return
-        rows = torch.stack([readings for _, readings in self.pending]).tolist()
-        steps = [step for step, _ in self.pending]
-        self.pending.clear()
-        for step, row in zip(steps, rows):
-            stats = dict(zip(READINGS, row))
-            self.check_finite(step, stats)
-            if step % self.config.log_every == 0 or step == self.config.steps:
-                _record(self.history, step, stats, time.perf_counter() - self.start, bar)
+    def __init__(self, module: nn.Module, device_type: str) -> None:
+        super().__init__()
+        self.module, self.device_type = module, device_type
 
-    def check_finite(self, step: int, stats: dict[str, float]) -> None:
-        """Raise :class:`TrainingDiverged` if a reading is NaN or infinite."""
-        bad = [key for key, value in stats.items() if not math.isfinite(value)]
-        if bad:
-            network = "D" if set(bad) & set(_D_READINGS) else "G"
-            checkpoint = self.path if self.saved is not None else None
-            raise TrainingDiverged(step, network, stats, self.last, self.history, checkpoint)
-        self.last = (step, stats)
+    def forward(self, *args: Any) -> torch.Tensor:
+        with torch.autocast(self.device_type, dtype=torch.bfloat16):
+            return self.module(*args).float()
 
-    def save(self, step: int) -> None:
-        """Write the checkpoint of ``step``; call :meth:`read_back` first, so that no step
-        with unchecked readings is saved."""
-        if self.path is not None and step != self.saved:
-            save_checkpoint(self.path, self.G, self.D, self.opt_g, self.opt_d, self.config,
-                            step, self.history.to_dict())
-            self.saved = step
+
+def accelerate(G: nn.Module, D: nn.Module, config: TrainConfig,
+               device: torch.device) -> tuple[nn.Module, nn.Module]:
+    """Move G and D to ``device`` in training mode and apply ``config``'s acceleration flags.
+
+    ``channels_last`` stores their 4-D weights in that memory format; ``compile`` wraps each in
+    ``torch.compile``; ``bf16`` runs their forward passes under bfloat16 autocast (outputs
+    float32, so the losses are computed in float32). Returns the modules the training loop
+    calls; their parameters are G's and D's own, so optimisers and checkpoints see the same
+    weights.
+    """
+    memory_format = torch.channels_last if config.channels_last else torch.preserve_format
+    fast = []
+    for model in (G, D):
+        model.to(device, memory_format=memory_format).train()
+        if config.compile:
+            model = torch.compile(model)
+        if config.bf16:
+            model = _Autocast(model, device.type)
+        fast.append(model)
+    return fast[0], fast[1]
 
 
 def _adam(G: nn.Module, D: nn.Module, config: TrainConfig,
@@ -312,219 +346,254 @@ def _adam(G: nn.Module, D: nn.Module, config: TrainConfig,
             torch.optim.Adam(D.parameters(), lr=config.lr_d, **options))
 
 
-def _resume(run: _Run, resume: bool) -> int:
-    """Restore the run from ``run.path`` if it exists and ``resume``; return the steps done."""
-    if run.path is None or not resume or not run.path.exists():
-        return 0
-    checkpoint = load_checkpoint(run.path)
-    old, new = checkpoint.config.to_dict(), run.config.to_dict()
-    differ = [key for key in new if key not in RESUMABLE_CHANGES and old[key] != new[key]]
-    if differ:
-        raise ValueError(f"cannot resume from {run.path}: it was written with "
-                         + ", ".join(f"{key}={old[key]!r}" for key in differ) + " but this "
-                         "config has " + ", ".join(f"{key}={new[key]!r}" for key in differ)
-                         + "; pass resume=False to start over, or use another checkpoint_dir")
-    try:
-        history = History.from_dict(checkpoint.history)
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{run.path} holds an invalid history ({error})") from error
-    checkpoint.restore(run.G, run.D, run.opt_g, run.opt_d)
-    restore_rng_state(checkpoint.rng_state)
-    history.interrupted = False
-    run.history, run.saved = history, checkpoint.step
-    return checkpoint.step
+class RunKeeper:
+    """Everything :func:`training_loop` needs besides Algorithm 1.
+
+    :meth:`steps` yields the step numbers behind a ``tqdm`` progress bar and stops after a
+    Ctrl-C; :meth:`after_step` keeps each step's readings on the device and, every
+    ``log_every`` steps (and before snapshots and checkpoints), reads them back in one sync,
+    stops with :class:`TrainingDiverged` at the first non-finite one, records them in the
+    :class:`History`, takes snapshots of ``G(fixed_z)`` and writes checkpoints.
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer,
+                 opt_d: torch.optim.Optimizer, config: TrainConfig, path: Path | None,
+                 progress: bool) -> None:
+        self.G, self.D, self.opt_g, self.opt_d = G, D, opt_g, opt_d
+        self.config, self.path, self.progress = config, path, progress
+        self.keys = [key for key in READINGS
+                     if LOSSES[config.loss].sigmoid or key not in ("d_x", "d_g_z")]
+        self.history = History()
+        self.done = 0  # steps completed before this call of fit (resume)
+        self.completed = 0  # the last step whose updates are complete
+        self.in_step = False  # True while a step's updates run
+        self.saved: int | None = None  # the step of the last good checkpoint in ``path``
+        self.last: tuple[int, dict[str, float]] | None = None  # the last finite readings
+        self.pending: list[tuple[int, torch.Tensor]] = []  # readings not yet read back
+        self.stop_requested = threading.Event()
+        self.snapshot_input: tuple[torch.Tensor, ...] = ()
+        self.start = 0.0
+        self.bar: tqdm | None = None
+
+    def steps(self) -> Iterator[int]:
+        """Steps ``done + 1 .. config.steps``; ends early (KeyboardInterrupt) after a Ctrl-C."""
+        self.start = time.perf_counter() - self.history.seconds
+        self.bar = tqdm(total=self.config.steps, initial=self.done, desc="training",
+                        unit="step", disable=not self.progress)
+        self.completed = self.done
+        for step in range(self.done + 1, self.config.steps + 1):
+            self.in_step = True
+            yield step
+            if self.stop_requested.is_set() and step < self.config.steps:
+                raise KeyboardInterrupt
+
+    def after_step(self, step: int, readings: dict[str, torch.Tensor]) -> None:
+        """Keep the readings of ``step`` and do what is due: read back, snapshot, checkpoint."""
+        self.in_step, self.completed = False, step
+        self.pending.append((step, torch.stack([readings[key].float() for key in self.keys])))
+        self.bar.update()
+        config = self.config
+        snapshot_due = config.snapshot_every and step % config.snapshot_every == 0
+        save_due = step % config.checkpoint_every == 0 or step == config.steps
+        if (step % config.log_every == 0 or snapshot_due or save_due
+                or self.stop_requested.is_set()):
+            self.read_back()
+        if snapshot_due:
+            self.snapshot(step)
+        if save_due:
+            self.save(step)
+
+    def read_back(self) -> None:
+        """Copy the pending readings to the host (one device sync), check that they are finite
+        and record the logged steps in the history."""
+        if not self.pending:
+            return
+        rows = torch.stack([readings for _, readings in self.pending]).tolist()
+        steps = [step for step, _ in self.pending]
+        self.pending.clear()
+        for step, row in zip(steps, rows):
+            stats = dict(zip(self.keys, row))
+            self.check_finite(step, stats)
+            if step % self.config.log_every == 0 or step == self.config.steps:
+                self.record(step, stats)
+
+    def check_finite(self, step: int, stats: dict[str, float]) -> None:
+        """Raise :class:`TrainingDiverged` if a reading is NaN or infinite."""
+        bad = [key for key, value in stats.items() if not math.isfinite(value)]
+        if bad:
+            network = "D" if set(bad) & set(_D_READINGS) else "G"
+            checkpoint = self.path if self.saved is not None else None
+            raise TrainingDiverged(step, network, stats, self.last, self.history, checkpoint)
+        self.last = (step, stats)
+
+    def record(self, step: int, stats: dict[str, float]) -> None:
+        """Append one entry to the history and show it on the progress bar."""
+        self.history.step.append(step)
+        for key, value in stats.items():
+            getattr(self.history, key).append(value)
+        self.history.wall_time.append(time.perf_counter() - self.start)
+        shown = {"D": "d_loss", "G": "g_loss", "D(x)": "d_x", "D(G(z))": "d_g_z"}
+        self.bar.set_postfix_str(", ".join(f"{name}={stats[key]:.3f}" for name, key
+                                           in shown.items() if key in stats), refresh=False)
+
+    def snapshot(self, step: int) -> None:
+        """Append ``(step, G(fixed_z))`` to the history's snapshots (G in eval mode)."""
+        if self.snapshot_input:
+            with evaluating(self.G):
+                images = self.G(*self.snapshot_input).float().cpu()
+            self.history.snapshots.append((step, images))
+
+    def save(self, step: int) -> None:
+        """Write the checkpoint of ``step``; :meth:`read_back` first, so that no step with
+        unchecked readings is saved."""
+        if self.path is not None and step != self.saved:
+            save_checkpoint(self.path, self.G, self.D, self.opt_g, self.opt_d, self.config,
+                            step, self.history.to_dict())
+            self.saved = step
+
+    def resume(self) -> int:
+        """Restore G, D, the optimisers, the history and torch's random state from the
+        checkpoint at ``path`` if there is one; return the number of steps it had done."""
+        if self.path is None or not self.path.exists():
+            return 0
+        checkpoint = load_checkpoint(self.path)
+        old, new = checkpoint.config.to_dict(), self.config.to_dict()
+        differ = [key for key in new if key not in RESUMABLE_CHANGES and old[key] != new[key]]
+        if differ:
+            raise ValueError(f"cannot resume from {self.path}: it was written with "
+                             + ", ".join(f"{key}={old[key]!r}" for key in differ) + " but this "
+                             "config has " + ", ".join(f"{key}={new[key]!r}" for key in differ)
+                             + "; pass resume=False to start over, or use another "
+                             "checkpoint_dir")
+        try:
+            history = History.from_dict(checkpoint.history)
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(f"{self.path} holds an invalid history ({error})") from error
+        checkpoint.restore(self.G, self.D, self.opt_g, self.opt_d)
+        restore_rng_state(checkpoint.rng_state)
+        history.interrupted = False
+        self.history, self.saved, self.done = history, checkpoint.step, checkpoint.step
+        return self.done
+
+    def interrupted(self) -> None:
+        """After Ctrl-C: save the last completed step if the models hold exactly its state."""
+        self.pending = [(step, r) for step, r in self.pending if step <= self.completed]
+        self.read_back()
+        if not self.in_step:
+            self.save(self.completed)
+            where = f"after step {self.completed}"
+        else:
+            where = f"during step {self.completed + 1} (G and D keep their mid-step weights)"
+        self.history.interrupted = True
+        saved = ("" if self.path is None else
+                 f"; checkpoint: {self.path} at step {self.saved}" if self.saved is not None
+                 else "; no checkpoint written yet")
+        last = self.history.step[-1] if self.history.step else 0
+        warnings.warn(f"training interrupted {where}; the history ends at step {last}{saved}",
+                      RuntimeWarning, stacklevel=5)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Run the loop inside: a first Ctrl-C (SIGINT) only sets :attr:`stop_requested`, so
+        that the current step finishes and is saved (:meth:`interrupted`); a second Ctrl-C
+        raises KeyboardInterrupt at once. Outside the main thread, where Python cannot catch
+        signals, Ctrl-C works as usual. The progress bar is closed however the loop ends."""
+        def handler(signum: int, frame: object) -> None:
+            if self.stop_requested.is_set():
+                raise KeyboardInterrupt
+            self.stop_requested.set()
+
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, handler) if main else None
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.interrupted()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous if previous is not None
+                              else signal.default_int_handler)
+            if self.bar is not None:
+                self.bar.close()
 
 
-@contextlib.contextmanager
-def _finish_step_on_ctrl_c() -> Iterator[threading.Event]:
-    """While active, a first Ctrl-C (SIGINT) only sets the yielded event, so that :func:`fit`
-    can finish the current step and save it; a second Ctrl-C raises KeyboardInterrupt at once.
-    Outside the main thread, where Python cannot catch signals, Ctrl-C works as usual."""
-    requested = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield requested
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if requested.is_set():
-            raise KeyboardInterrupt
-        requested.set()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield requested
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None
-                      else signal.default_int_handler)
-
-
-def fit(G: nn.Module, D: nn.Module, x: torch.Tensor | Dataset,
-        config: TrainConfig = DEFAULT_CONFIG,
+def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CONFIG,
         device: torch.device | str | None = None, fixed_z: torch.Tensor | None = None,
         checkpoint_dir: str | Path | None = None, resume: bool = True, progress: bool = True,
         optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer] | None = None,
         ) -> History:
-    """Train G and D with Goodfellow et al. 2014, Algorithm 1, and return the :class:`History`.
+    """Train G and D with :func:`training_loop` (Algorithm 1) and return the :class:`History`.
 
-    Each of ``config.steps`` steps makes ``config.d_steps`` calls of :func:`d_step` (fresh real
-    minibatch and fresh ``x_fake = G(z)`` each) and one call of :func:`g_step` with
-    ``config.g_loss`` on the last ``x_fake``, so G runs once per D step. Minibatches come from
-    :func:`gan_tutorial.data.minibatches` in an order seeded with ``config.seed``: a tensor is
-    held on the training device and sliced there (the fast path), a ``Dataset`` is read by a
-    ``DataLoader``; both give the same minibatches. z is drawn from torch's global random
-    state. Models are trained in place.
+    Minibatches come from :func:`gan_tutorial.data.minibatches` in an order seeded with
+    ``config.seed``: a tensor is held on the training device and sliced there, a ``Dataset`` is
+    read by a ``DataLoader``; both give the same minibatches. z is drawn from torch's global
+    random state. Models are trained in place. A conditional G and D (``num_classes`` set)
+    get each real minibatch's labels, and G makes its fakes for those labels.
 
-    **No waiting for the device inside the loop.** The losses and D outputs stay on the device
-    and are read back every ``config.log_every`` steps (and before snapshots and checkpoints),
-    when the ``tqdm`` progress bar shows them and the history records them. ``config.compile``,
-    ``config.bf16`` and ``config.channels_last`` switch on optional accelerations.
+    **Readings** (losses, D's outputs) stay on the device and are read back every
+    ``config.log_every`` steps, when the progress bar shows them and the history records them.
 
-    **Checkpoints.** With ``checkpoint_dir``, the file ``checkpoint_dir / "checkpoint.pt"``
-    (:data:`gan_tutorial.checkpoint.CHECKPOINT_NAME`) is written atomically every
-    ``config.checkpoint_every`` steps, after the last step and on Ctrl-C. It holds G, D, both
-    optimisers, the config, the step, the history and torch's random states (see
-    :mod:`gan_tutorial.checkpoint`). If the file exists and ``resume`` is True, training
-    continues from it up to ``config.steps``: on the CPU, the result (weights, losses) is
-    bit-identical to a run that was never stopped.
+    **Checkpoints.** With ``checkpoint_dir``, the file ``checkpoint_dir / "checkpoint.pt"`` is
+    written atomically every ``config.checkpoint_every`` steps, after the last step and on
+    Ctrl-C (see :mod:`gan_tutorial.checkpoint`). If it exists and ``resume`` is True, training
+    continues from it up to ``config.steps``: on the CPU, bit-identical to a run never stopped.
 
-    **Ctrl-C** (SIGINT, also a notebook's "interrupt kernel") lets the current step finish,
-    writes the checkpoint of that step, warns and returns the partial history with
-    ``history.interrupted = True``; G and D keep their weights. A second Ctrl-C, or a
-    KeyboardInterrupt raised inside a step, stops at once: G and D keep their mid-step weights
-    and the last checkpoint is left as it was.
+    **Ctrl-C** lets the current step finish, saves it, warns and returns the partial history
+    with ``history.interrupted = True``. A second Ctrl-C stops at once (G and D keep their
+    mid-step weights; the last checkpoint is left as it was).
 
-    **Divergence guard.** If a loss, D(x) or D(G(z)) is NaN or infinite, training stops with
-    :class:`TrainingDiverged` at the next read-back (at most ``log_every`` steps later), which
-    names the first bad step; nothing is saved after the last good step.
+    **Divergence guard.** A NaN or infinite reading stops training with
+    :class:`TrainingDiverged` at the next read-back, naming the first bad step; nothing is
+    saved after the last good step.
 
     Args:
-        G, D: generator (with ``latent_dim``) and discriminator (logits ``(B,)``).
-        x: training data, ``N >= config.batch_size`` finite examples: images ``(N, C, H, W)
-            float32 in [-1, 1]``, or points ``(N, d) float32`` for the low-dimensional toy
-            problems; or a ``torch.utils.data.Dataset`` of such examples (or of
-            ``(example, label)`` pairs), whose first minibatch is checked.
+        G, D: generator (with ``latent_dim``) and discriminator (outputs ``(B,)``).
+        data: ``N >= config.batch_size`` finite training samples: images ``(N, C, H, W)
+            float32 in [-1, 1]`` or points ``(N, d)``; or a pair ``(images, labels)`` with
+            labels ``(N,) int64`` in ``[0, num_classes)``; or a ``torch.utils.data.Dataset``
+            of samples or of ``(sample, label)`` pairs (its first minibatch is checked).
+            Labels are used only by a conditional G and D.
         config: the settings; see :class:`gan_tutorial.config.TrainConfig`.
         device: where to train; ``None`` means :func:`gan_tutorial.utils.get_device`.
         fixed_z: latents for the snapshots, ``(n, latent_dim)``; default 16 vectors from
-            ``fixed_latents(16, latent_dim, seed=config.seed)``.
+            ``fixed_latents(16, latent_dim, seed=config.seed)`` (a conditional G draws them
+            for the labels ``fixed_labels(n, num_classes)``: 0, 1, 2, ...).
         checkpoint_dir: folder of the checkpoint file (created if missing); None: no file.
         resume: continue from the checkpoint in ``checkpoint_dir`` if there is one; False
             starts over and overwrites it.
         progress: show the progress bar.
-        optimizers: ``(opt_g, opt_d)``; default fresh Adam optimisers with
-            ``config.lr_g``/``config.lr_d`` and betas ``(config.beta1, config.beta2)``
-            (PyTorch's fused implementation on CPU and CUDA).
-            On resume their states are replaced by the stored ones.
+        optimizers: ``(opt_g, opt_d)``; default fused Adam with ``config.lr_g``/``lr_d`` and
+            betas ``(config.beta1, config.beta2)``. On resume their states are replaced.
 
     Returns:
         The :class:`History` (on resume it includes the steps before the checkpoint).
 
     Raises:
-        ValueError: if ``x`` is not a finite floating tensor ``(N, ...)`` (or a Dataset of
-            them) with at least one minibatch, if images lie outside [-1, 1], or if the
-            checkpoint to resume from was written with other settings than ``config`` (apart
-            from :data:`RESUMABLE_CHANGES`).
+        ValueError: if the data are not finite samples of the shapes above (images outside
+            [-1, 1], labels out of range or missing for a conditional model), if G and D
+            disagree on ``num_classes``, or if the checkpoint to resume from was written with
+            other settings than ``config`` (apart from :data:`RESUMABLE_CHANGES`).
         CheckpointError: if the checkpoint to resume from is damaged or does not fit G and D.
         TrainingDiverged: if a loss or D output becomes NaN or infinite.
     """
-    _check_data(x, config.batch_size)
+    num_classes = _num_classes(G, D)
+    _check_data(data, config.batch_size, num_classes)
     device = get_device() if device is None else torch.device(device)
-    run = _prepare(G, D, config, device, optimizers, checkpoint_dir)
-    done = _resume(run, resume)
-    run.history.device = str(device)
-    if fixed_z is None:
-        fixed_z = fixed_latents(16, config.latent_dim, seed=config.seed)
-    snapshot = _snapshotter(G, fixed_z.to(device), run.history)
-    if config.snapshot_every and done == 0:
-        snapshot(0)
-    batches = minibatches(x, config.batch_size, config.seed, done * config.d_steps, device,
-                          config.num_workers)
-    if config.channels_last:
-        batches = (batch.contiguous(memory_format=torch.channels_last) if batch.dim() == 4
-                   else batch for batch in batches)
-    _loop(run, batches, device, snapshot, done, progress)
-    return run.history
-
-
-def _prepare(G: nn.Module, D: nn.Module, config: TrainConfig, device: torch.device,
-             optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer] | None,
-             checkpoint_dir: str | Path | None) -> _Run:
-    """Move the models, build the optimisers and apply the acceleration flags of ``config``."""
-    memory_format = torch.channels_last if config.channels_last else torch.preserve_format
-    G.to(device, memory_format=memory_format).train()
-    D.to(device, memory_format=memory_format).train()
+    G_fast, D_fast = accelerate(G, D, config, device)
     opt_g, opt_d = optimizers if optimizers is not None else _adam(G, D, config, device)
     path = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
-    run = _Run(G, D, opt_g, opt_d, config, History(), path)
-    run.forward_G, run.forward_D = ((torch.compile(G), torch.compile(D)) if config.compile
-                                    else (G, D))
-    if config.bf16:
-        run.autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
-    return run
-
-
-def _snapshotter(G: nn.Module, fixed_z: torch.Tensor, history: History) -> Callable[[int], None]:
-    def snapshot(step: int) -> None:
-        with evaluating(G):
-            history.snapshots.append((step, G(fixed_z).float().cpu()))
-    return snapshot
-
-
-def _loop(run: _Run, batches: Iterator[torch.Tensor], device: torch.device,
-          snapshot: Callable[[int], None], done: int, progress: bool) -> None:
-    """Steps ``done + 1 .. config.steps`` of :func:`fit`, with logging, snapshots, checkpoints,
-    the divergence guard and Ctrl-C handling."""
-    config = run.config
-    run.start = time.perf_counter() - run.history.seconds
-    bar = tqdm(range(done + 1, config.steps + 1), initial=done, total=config.steps,
-               desc="training", unit="step", disable=not progress)
-    completed, clean = done, True  # clean: no update of step completed + 1 has begun
-    with _finish_step_on_ctrl_c() as stop_requested:
-        try:
-            for step in bar:
-                clean = False
-                run.pending.append((step, run.update(batches, device)))
-                completed, clean = step, True
-                snapshot_due = config.snapshot_every and step % config.snapshot_every == 0
-                save_due = step % config.checkpoint_every == 0 or step == config.steps
-                if (step % config.log_every == 0 or snapshot_due or save_due
-                        or stop_requested.is_set()):
-                    run.read_back(bar)
-                if snapshot_due:
-                    snapshot(step)
-                if stop_requested.is_set() and step < config.steps:
-                    raise KeyboardInterrupt
-                if save_due:
-                    run.save(step)
-        except KeyboardInterrupt:
-            _stop(run, completed, clean, bar)
-        finally:
-            bar.close()
-
-
-def _stop(run: _Run, completed: int, clean: bool, bar: tqdm) -> None:
-    """After Ctrl-C: save the last completed step if the models hold exactly its state."""
-    run.read_back(bar)
-    if clean:
-        run.save(completed)
-        where = f"after step {completed}"
-    else:
-        where = f"during step {completed + 1} (G and D keep their mid-step weights)"
-    run.history.interrupted = True
-    saved = ("" if run.path is None else
-             f"; checkpoint: {run.path} at step {run.saved}" if run.saved is not None
-             else "; no checkpoint written yet")
-    warnings.warn(f"training interrupted {where}; the history ends at step "
-                  f"{run.history.step[-1] if run.history.step else 0}{saved}",
-                  RuntimeWarning, stacklevel=4)
-
-
-def _record(history: History, step: int, stats: dict[str, float], seconds: float,
-            bar: tqdm) -> None:
-    history.step.append(step)
-    for key in READINGS:
-        getattr(history, key).append(stats[key])
-    history.wall_time.append(seconds)
-    bar.set_postfix(d_loss=f"{stats['d_loss']:.3f}", g_loss=f"{stats['g_loss']:.3f}",
-                    D_x=f"{stats['d_x']:.2f}", D_G_z=f"{stats['d_g_z']:.2f}",
-                    refresh=False)  # the bar redraws at its own pace
+    keeper = RunKeeper(G, D, opt_g, opt_d, config, path, progress)
+    done = keeper.resume() if resume else 0
+    keeper.history.device = str(device)
+    if config.snapshot_every:
+        fixed_z = fixed_latents(16, config.latent_dim, seed=config.seed) if fixed_z is None \
+            else fixed_z
+        keeper.snapshot_input = ((fixed_z.to(device),) if num_classes is None else
+                                 (fixed_z.to(device),
+                                  fixed_labels(len(fixed_z), num_classes).to(device)))
+        if done == 0:
+            keeper.snapshot(0)
+    batches = _real_batches(data, config, done * config.d_steps, device, num_classes is not None)
+    with keeper.running():
+        training_loop(G_fast, D_fast, opt_g, opt_d, batches, config, keeper)
+    return keeper.history

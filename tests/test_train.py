@@ -1,4 +1,5 @@
 import dataclasses
+import math
 import itertools
 import os
 import shutil
@@ -12,7 +13,6 @@ from hypothesis import strategies as st
 from gan_tutorial import data, train
 from gan_tutorial.checkpoint import load_checkpoint
 from gan_tutorial.config import TrainConfig
-from gan_tutorial.losses import g_loss_nonsaturating
 from gan_tutorial.models import (
     DCGANDiscriminator,
     DCGANGenerator,
@@ -56,7 +56,7 @@ def test_d_step_updates_only_d_and_reports_probabilities(mnist_digits) -> None:
     stats = train.d_step(D, opt_d, mnist_digits[0][:32], G(torch.randn(32, 16)))
     assert changed(d_before, D) and not changed(g_before, G)
     assert all(p.grad is None for p in G.parameters())  # the fake batch was detached
-    assert set(stats) == {"d_loss", "d_x", "d_g_z"}
+    assert set(stats) == {"d_loss", "real_score", "fake_score", "d_x", "d_g_z"}
     assert all(value.shape == () and not value.requires_grad for value in stats.values())
     assert 0 < stats["d_x"] < 1 and 0 < stats["d_g_z"] < 1 and stats["d_loss"] > 0
 
@@ -66,11 +66,11 @@ def test_g_step_updates_only_g_leaves_d_gradients_alone_and_lowers_its_loss() ->
     opt_g = torch.optim.Adam(G.parameters(), lr=1e-3)
     d_before, g_before = params(D), params(G)
     z = torch.randn(32, 16)
-    first = train.g_step(D, opt_g, G(z), g_loss_nonsaturating)["g_loss"]
+    first = train.g_step(D, opt_g, G(z))["g_loss"]
     assert changed(g_before, G) and not changed(d_before, D)
     assert all(p.grad is None and p.requires_grad for p in D.parameters())  # D was frozen
     for _ in range(20):
-        last = train.g_step(D, opt_g, G(z), g_loss_nonsaturating)["g_loss"]
+        last = train.g_step(D, opt_g, G(z))["g_loss"]
     assert last < first  # G learns to fool a fixed D
 
 
@@ -78,21 +78,24 @@ def test_g_step_updates_only_g_leaves_d_gradients_alone_and_lowers_its_loss() ->
 def test_each_step_runs_g_once_per_d_update_and_g_reuses_the_last_fake_batch(
         mnist_digits, d_steps: int) -> None:
     G, D = small_models()
-    calls = []
-    G.register_forward_hook(lambda module, inputs, output: calls.append(output.requires_grad))
+    fakes, judged = [], []
+    G.register_forward_hook(lambda module, inputs, output: fakes.append(output))
+    D.register_forward_hook(lambda module, inputs, output: judged.append(inputs[0]))
     train.fit(G, D, mnist_digits[0][:256], TrainConfig(steps=4, d_steps=d_steps,
                                                        snapshot_every=0, **SMALL),
               device="cpu", progress=False)
-    # per step: d_steps forward passes of G, only the last (the one G's update reuses) on the
-    # autograd graph
-    assert calls == ([False] * (d_steps - 1) + [True]) * 4
+    assert len(fakes) == 4 * d_steps  # one forward pass of G per D update, none for G's step
+    # D's calls per step: (real, fake) per D update, then the G step judges the last fakes
+    g_step_inputs = judged[2 * d_steps::2 * d_steps + 1]
+    assert len(g_step_inputs) == 4
+    assert all(x is fakes[(i + 1) * d_steps - 1] for i, x in enumerate(g_step_inputs))
 
 
 def test_readings_are_read_back_only_every_log_every_steps(mnist_digits, monkeypatch) -> None:
     read_at = []
-    read_back = train._Run.read_back
-    monkeypatch.setattr(train._Run, "read_back", lambda run, bar: (
-        read_at.append([step for step, _ in run.pending]), read_back(run, bar)))
+    read_back = train.RunKeeper.read_back
+    monkeypatch.setattr(train.RunKeeper, "read_back", lambda keeper: (
+        read_at.append([step for step, _ in keeper.pending]), read_back(keeper)))
     G, D = small_models()
     history = train.fit(G, D, mnist_digits[0][:256],
                         TrainConfig(steps=12, log_every=5, snapshot_every=0, **SMALL),
@@ -164,12 +167,12 @@ def test_fit_learns_to_tell_real_from_fake_early(mnist_digits) -> None:
 
 
 @pytest.mark.parametrize("x, message", [
-    (torch.zeros(100), r"shape \(N, \.\.\.\)"),
+    (torch.zeros(100), r"images \(N, C, H, W\) float32 .* shape \(100,\)"),
     (torch.zeros(10, 1, 28, 28), "at least batch_size=32"),
-    (torch.zeros(100, 1, 28, 28, dtype=torch.uint8), r"float tensor .* torch.uint8"),
-    (torch.full((100, 1, 28, 28), 255.0), r"images in \[-1, 1\].*\[255, 255\].*data\.mnist"),
+    (torch.zeros(100, 1, 28, 28, dtype=torch.uint8), r"float32 tensor .* torch.uint8"),
+    (torch.full((100, 1, 28, 28), 255.0), r"lie in \[-1, 1\].*\[255, 255\].*127\.5"),
     (torch.zeros(100, 1, 28, 28).index_fill_(0, torch.tensor([7]), float("nan")),
-     "finite data, but x holds 784 NaN"),
+     "training images must be finite, but it holds 784 NaN"),
 ])
 def test_fit_rejects_bad_data(x: torch.Tensor, message: str) -> None:
     G, D = small_models()
@@ -178,7 +181,7 @@ def test_fit_rejects_bad_data(x: torch.Tensor, message: str) -> None:
 
 
 def test_points_of_a_toy_problem_may_lie_outside_the_image_range() -> None:
-    train._check_data(torch.full((40, 2), 4.0), batch_size=32)  # no error
+    train._check_data(torch.full((40, 2), 4.0), batch_size=32, num_classes=None)  # no error
 
 
 # --- checkpoints, Ctrl-C, exact resume, divergence ---------------------------------------------
@@ -281,7 +284,7 @@ def test_resuming_with_other_settings_is_refused(x96, tmp_path) -> None:
 
 def test_a_nan_in_the_data_stops_training_and_the_last_checkpoint_loads(
         x96, tmp_path, monkeypatch) -> None:
-    def poison(D, opt_d, x_real, x_fake, autocast):
+    def poison(D, opt_d, x_real, x_fake, *rest):
         x_real[0, 0, 0, 0] = float("nan")
 
     # the 15th D update is the first of step 8 (2 per step); checkpoints at steps 5 and 10
@@ -320,7 +323,7 @@ def test_minibatches_resume_at_any_position(n: int, batch_size: int, seed: int,
 
 def test_a_nan_between_read_backs_is_found_at_its_step_before_the_next_checkpoint(
         x96, tmp_path, monkeypatch) -> None:
-    def poison(D, opt_d, x_real, x_fake, autocast):
+    def poison(D, opt_d, x_real, x_fake, *rest):
         x_real[0, 0, 0, 0] = float("nan")
 
     # step 8's first D update is poisoned; readings are read back at steps 5 and 10, and the
@@ -339,7 +342,7 @@ def test_a_dataset_is_checked_like_a_tensor(mnist_digits) -> None:
     with pytest.raises(ValueError, match="at least batch_size=32 examples, got 10"):
         train.fit(G, D, PixelsDataset(mnist_digits[0][:10]), config, device="cpu")
     too_bright = torch.utils.data.TensorDataset(mnist_digits[0][:64] * 255)
-    with pytest.raises(ValueError, match=r"images in \[-1, 1\]"):
+    with pytest.raises(ValueError, match=r"lie in \[-1, 1\]"):
         train.fit(G, D, too_bright, config, device="cpu")
 
 
@@ -384,3 +387,136 @@ def test_resume_with_the_default_fused_adam_is_bit_identical(x96, tmp_path) -> N
         histories.append(history)
     assert histories[0].d_loss == histories[1].d_loss
     assert histories[0].g_loss == histories[1].g_loss
+
+
+# --- every loss of the registry, R1, and the labels path --------------------------------------
+
+@pytest.mark.parametrize("loss, d_steps", [("wasserstein-gp", 5), ("hinge", 1),
+                                           ("saturating", 1)])
+def test_every_registry_loss_trains_the_mnist_dcgan_through_fit(mnist_digits, loss: str,
+                                                                d_steps: int) -> None:
+    seed_everything(0)
+    G, D = DCGANGenerator(latent_dim=16, width=8), DCGANDiscriminator(width=8)
+    config = TrainConfig(steps=3, d_steps=d_steps, loss=loss, log_every=1, snapshot_every=0,
+                         **SMALL)
+    opt_d = torch.optim.Adam(D.parameters())
+    history = train.fit(G, D, mnist_digits[0][:192], config, device="cpu", progress=False,
+                        optimizers=(torch.optim.Adam(G.parameters()), opt_d))
+    assert adam_steps(opt_d) == 3 * d_steps
+    readings = [history.d_loss, history.g_loss, history.real_score, history.fake_score]
+    assert all(len(values) == 3 and all(map(math.isfinite, values)) for values in readings)
+    sigmoid = loss == "saturating"
+    assert (len(history.d_x), len(history.d_g_z)) == ((3, 3) if sigmoid else (0, 0))
+
+
+class LinearCritic(torch.nn.Module):
+    """D(x) = w . x + b on 2-D points: its input gradient is w everywhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).squeeze(1)
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "hinge"])
+def test_r1_adds_gamma_over_two_times_the_squared_input_gradient(loss: str) -> None:
+    # Mescheder et al. 2018, Eq. 9 on a linear D: R1 = gamma / 2 * ||w||^2, in closed form
+    x_real, x_fake = torch.randn(16, 2), torch.randn(16, 2)
+    d_losses = {}
+    for gamma in (0.0, 3.0):
+        torch.manual_seed(0)
+        D = LinearCritic()
+        w = D.linear.weight.detach().clone()
+        opt = torch.optim.SGD(D.parameters(), lr=0.0)
+        d_losses[gamma] = train.d_step(D, opt, x_real, x_fake, loss, r1_gamma=gamma)["d_loss"]
+    assert d_losses[3.0] - d_losses[0.0] == pytest.approx(1.5 * float((w ** 2).sum()), rel=1e-5)
+
+
+def test_wasserstein_gp_adds_the_gradient_penalty_in_closed_form() -> None:
+    # a linear critic has ||grad|| = ||w|| on every interpolate: penalty lambda (||w|| - 1)^2
+    torch.manual_seed(0)
+    D = LinearCritic()
+    x_real, x_fake = torch.randn(16, 2), torch.randn(16, 2)
+    norm = float(D.linear.weight.detach().norm())
+    stats = train.d_step(D, torch.optim.SGD(D.parameters(), lr=0.0), x_real, x_fake,
+                         "wasserstein-gp", lambda_gp=10.0)
+    wasserstein = float(stats["fake_score"] - stats["real_score"])
+    assert float(stats["d_loss"]) == pytest.approx(wasserstein + 10 * (norm - 1) ** 2, rel=1e-5)
+    assert "d_x" not in stats  # a critic has no probabilities
+
+
+def conditional_models(kind: str, seed: int = 0):
+    seed_everything(seed)
+    if kind == "mlp":
+        return (MLPGenerator(latent_dim=16, hidden=(32, 64), num_classes=10),
+                MLPDiscriminator(hidden=(64, 32), num_classes=10))
+    return (DCGANGenerator(latent_dim=16, width=8, num_classes=10),
+            DCGANDiscriminator(width=8, num_classes=10))
+
+
+@pytest.mark.parametrize("kind", ["mlp", "dcgan"])
+def test_a_conditional_gan_trains_through_fit_on_images_and_labels(mnist_digits,
+                                                                   kind: str) -> None:
+    x, y = mnist_digits[0][::10], mnist_digits[1][::10]  # 500 digits, 50 per class
+    G, D = conditional_models(kind)
+    seen = []
+    G.register_forward_hook(lambda module, inputs, output: seen.append(inputs[1]))
+    history = train.fit(G, D, (x, y), TrainConfig(steps=4, log_every=1, snapshot_every=2,
+                                                  **SMALL),
+                        device="cpu", progress=False, fixed_z=torch.randn(20, 16))
+    assert len(history.d_loss) == 4 and all(map(math.isfinite, history.d_loss + history.g_loss))
+    snapshot_labels, train_labels = seen[0], seen[1]
+    assert torch.equal(snapshot_labels, torch.arange(20) % 10)  # fixed_labels for the grid
+    assert train_labels.dtype == torch.int64 and len(train_labels) == 32
+    assert all(images.shape == (20, 1, 28, 28) for _, images in history.snapshots)
+
+
+def test_a_conditional_gan_takes_a_dataset_of_pairs(mnist_digits) -> None:
+    x, y = mnist_digits[0][::10], mnist_digits[1][::10]
+    config = TrainConfig(steps=3, log_every=1, snapshot_every=0, **SMALL)
+    histories = []
+    for source in ((x, y), torch.utils.data.TensorDataset(x, y)):
+        G, D = conditional_models("mlp")
+        histories.append(train.fit(G, D, source, config, device="cpu", progress=False))
+    assert histories[0].d_loss == histories[1].d_loss
+    assert histories[0].g_loss == histories[1].g_loss
+
+
+@pytest.mark.parametrize("labels, message", [
+    (None, "conditional .* needs labelled data"),
+    ("float", r"training labels must be class labels of shape \(500,\) and dtype int64"),
+    ("short", r"training labels must be class labels of shape \(500,\)"),
+    ("range", r"training labels must lie in \[0, 9\] .* \[0, 10\]"),
+])
+def test_fit_refuses_bad_labels_for_a_conditional_gan(mnist_digits, labels, message) -> None:
+    x, y = mnist_digits[0][::10], mnist_digits[1][::10]
+    data = {None: x, "float": (x, y.float()), "short": (x, y[:-1]),
+            "range": (x, torch.where(y == 9, 10, y))}[labels]
+    G, D = conditional_models("mlp")
+    with pytest.raises(ValueError, match=message):
+        train.fit(G, D, data, TrainConfig(steps=1, **SMALL), device="cpu", progress=False)
+
+
+def test_g_and_d_must_agree_on_conditioning(mnist_digits) -> None:
+    G, _ = conditional_models("mlp")
+    with pytest.raises(ValueError, match="G.num_classes=10 and D.num_classes=None"):
+        train.fit(G, MLPDiscriminator(hidden=(64, 32)), mnist_digits, TrainConfig(steps=1),
+                  device="cpu", progress=False)
+
+
+def test_a_conditional_run_resumes_bit_identically(mnist_digits, tmp_path) -> None:
+    xy = (mnist_digits[0][::50], mnist_digits[1][::50])  # 100 digits
+    config = TrainConfig(steps=8, checkpoint_every=3, log_every=1, snapshot_every=4, **SMALL)
+    results = []
+    for directory, stops in ((tmp_path / "straight", ()), (tmp_path / "stopped", (3,))):
+        G, D = conditional_models("mlp")
+        for steps in (*stops, config.steps):
+            history = train.fit(G, D, xy, dataclasses.replace(config, steps=steps),
+                                device="cpu", progress=False, checkpoint_dir=directory)
+        results.append((G, D, history))
+    (G1, D1, h1), (G2, D2, h2) = results
+    assert h1.d_loss == h2.d_loss and h1.g_loss == h2.g_loss and h1.d_x == h2.d_x
+    assert all(torch.equal(p, q) for p, q in zip([*G1.parameters(), *D1.parameters()],
+                                                  [*G2.parameters(), *D2.parameters()]))
