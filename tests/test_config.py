@@ -8,14 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gan_tutorial.config import TrainConfig
-from gan_tutorial.losses import LOSSES as G_LOSSES
+from gan_tutorial.losses import LOSSES
+
+LOSS_NAMES = sorted(LOSSES)
 
 
 def test_defaults_are_the_mlp_chapter_settings() -> None:
     config = TrainConfig()
     assert (config.batch_size, config.lr_g, config.lr_d) == (64, 2e-4, 2e-4)
     assert (config.beta1, config.beta2, config.d_steps) == (0.5, 0.999, 1)
-    assert config.g_loss == "nonsaturating"
+    assert (config.loss, config.lambda_gp, config.r1_gamma) == ("nonsaturating", 10.0, 0.0)
     assert not (config.compile or config.bf16 or config.channels_last)
 
 
@@ -27,7 +29,9 @@ def test_is_frozen() -> None:
 @pytest.mark.parametrize("field, value", [
     ("steps", 0), ("steps", 1.5), ("batch_size", -1), ("d_steps", 0), ("latent_dim", 0),
     ("lr_g", -1e-4), ("lr_d", 0.0), ("lr_g", float("nan")), ("lr_d", float("inf")),
-    ("beta1", 1.0), ("beta2", -0.1), ("g_loss", "hinge"), ("log_every", 0),
+    ("beta1", 1.0), ("beta2", -0.1), ("loss", "wgan"), ("loss", None), ("log_every", 0),
+    ("lambda_gp", -1.0), ("lambda_gp", float("nan")), ("r1_gamma", float("inf")),
+    ("r1_gamma", True),
     ("snapshot_every", -1), ("checkpoint_every", 0), ("seed", -3), ("seed", 2**32),
     ("steps", True),
     ("lr_g", "2e-4"), ("num_workers", -1), ("compile", 1), ("bf16", "yes"), ("channels_last", None),
@@ -38,15 +42,21 @@ def test_rejects_bad_values_naming_the_field(field: str, value: object) -> None:
 
 
 def test_round_trips_through_a_dict() -> None:
-    config = TrainConfig(steps=7, g_loss="saturating", snapshot_every=0)
-    assert TrainConfig(**config.to_dict()) == config
+    config = TrainConfig(steps=7, loss="hinge", r1_gamma=0.5, snapshot_every=0)
+    assert TrainConfig(**config.to_dict()) == TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_a_config_saved_before_the_loss_registry_still_loads() -> None:
+    old = {**TrainConfig(steps=7).to_dict(), "g_loss": "saturating"}
+    del old["loss"], old["lambda_gp"], old["r1_gamma"]
+    assert TrainConfig.from_dict(old) == TrainConfig(steps=7, loss="saturating")
 
 
 INT_FIELDS = {"steps": 1, "batch_size": 1, "d_steps": 1, "latent_dim": 1, "log_every": 1,
               "checkpoint_every": 1, "snapshot_every": 0, "seed": 0, "num_workers": 0}
 BOOL_FIELDS = ("compile", "bf16", "channels_last")
 ANY_VALUE = st.one_of(st.integers(-5, 2**40), st.floats(), st.booleans(), st.none(),
-                      st.text(max_size=3), st.fractions(), st.sampled_from(G_LOSSES),
+                      st.text(max_size=3), st.fractions(), st.sampled_from(LOSS_NAMES),
                       st.integers(-5, 5).map(np.int64), st.floats(-2, 2).map(np.float64))
 
 
@@ -59,11 +69,13 @@ def documented_valid(name: str, value: object) -> bool:
         return is_int and INT_FIELDS[name] <= value and (name != "seed" or value < 2**32)
     if name in ("lr_g", "lr_d"):
         return is_real and math.isfinite(value) and value > 0
+    if name in ("lambda_gp", "r1_gamma"):
+        return is_real and math.isfinite(value) and value >= 0
     if name in ("beta1", "beta2"):
         return is_real and 0 <= value < 1
     if name in BOOL_FIELDS:
         return isinstance(value, bool)
-    return isinstance(value, str) and value in G_LOSSES
+    return isinstance(value, str) and value in LOSS_NAMES
 
 
 @settings(max_examples=300, deadline=None)

@@ -4,7 +4,11 @@ import pytest
 import torch
 
 from gan_tutorial.losses import (
+    LOSSES,
     d_loss_bce,
+    d_loss_hinge,
+    discriminator_loss,
+    get_loss,
     d_loss_wasserstein,
     g_loss_nonsaturating,
     g_loss_saturating,
@@ -128,3 +132,53 @@ def test_penalties_reject_bad_arguments() -> None:
         r1_penalty(D, torch.zeros(3))
     with pytest.raises(ValueError, match="fake_scores"):
         g_loss_wasserstein(torch.zeros(3, 1))
+
+
+def test_hinge_loss_matches_its_definition() -> None:
+    real, fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-3.0, 0.0])
+    # mean relu(1 - real) = (0 + 0.5 + 2) / 3; mean relu(1 + fake) = (0 + 1) / 2
+    assert d_loss_hinge(real, fake).item() == pytest.approx(2.5 / 3 + 0.5, abs=1e-6)
+    assert d_loss_hinge(torch.zeros(4), torch.zeros(4)).item() == pytest.approx(2.0)
+
+
+def test_the_registry_pairs_each_d_loss_with_its_g_loss() -> None:
+    assert sorted(LOSSES) == ["hinge", "nonsaturating", "saturating", "wasserstein-gp"]
+    assert LOSSES["nonsaturating"].g_loss is g_loss_nonsaturating
+    assert LOSSES["saturating"].g_loss is g_loss_saturating
+    assert LOSSES["hinge"].d_loss is d_loss_hinge
+    assert [name for name, loss in LOSSES.items() if loss.sigmoid] == ["nonsaturating",
+                                                                       "saturating"]
+    assert [name for name, loss in LOSSES.items() if loss.gradient_penalty] == ["wasserstein-gp"]
+    with pytest.raises(ValueError, match=r"loss must be one of \['hinge', .*got 'wgan'"):
+        get_loss("wgan")
+
+
+def test_discriminator_loss_adds_exactly_the_penalties_asked_for() -> None:
+    torch.manual_seed(0)
+    D = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1),
+                            torch.nn.Flatten(0))
+    x_real, x_fake = torch.randn(6, 2), torch.randn(6, 2)
+    total, real, fake = discriminator_loss(LOSSES["hinge"], D, x_real, x_fake, r1_gamma=0.0)
+    assert torch.equal(total, d_loss_hinge(real, fake))
+    total, real, fake = discriminator_loss(LOSSES["hinge"], D, x_real, x_fake, r1_gamma=2.0)
+    assert total.item() == pytest.approx((d_loss_hinge(real, fake)
+                                          + r1_penalty(D, x_real, 2.0)).item(), rel=1e-6)
+    rng = [torch.Generator().manual_seed(3) for _ in range(2)]
+    total, real, fake = discriminator_loss(LOSSES["wasserstein-gp"], D, x_real, x_fake,
+                                           lambda_gp=10.0, generator=rng[0])
+    expected = d_loss_wasserstein(real, fake) + gradient_penalty(D, x_real, x_fake, 10.0, rng[1])
+    assert total.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("penalty, value", [
+    ("lambda_gp", float("nan")), ("lambda_gp", float("inf")), ("gamma", float("inf")),
+    ("gamma", True), ("gamma", "1"),
+])
+def test_penalty_weights_must_be_finite_numbers(penalty: str, value: object) -> None:
+    D = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Flatten(0))
+    x = torch.randn(4, 2)
+    with pytest.raises(ValueError, match=rf"^{penalty} must be a finite number >= 0"):
+        if penalty == "lambda_gp":
+            gradient_penalty(D, x, x, value)  # type: ignore[arg-type]
+        else:
+            r1_penalty(D, x, value)  # type: ignore[arg-type]
