@@ -19,7 +19,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -205,7 +205,7 @@ def _index_stream(n: int, batch_size: int, seed: int, start: int,
 
 #: What :func:`minibatches` reads: images (or points) ``(N, ...)``; a pair ``(images, labels)``
 #: with labels ``(N,) int64``; or a Dataset of examples or of ``(example, label)`` items.
-Data = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor], Dataset]
+Data = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | Dataset
 
 
 def num_examples(data: Data) -> int:
