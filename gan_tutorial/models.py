@@ -109,7 +109,9 @@ def _label_embedding(num_classes: int | None, dim: int, glorot: bool = False
                      ) -> nn.Embedding | None:
     """``nn.Embedding(num_classes, dim)``, or None for an unconditional model. Default init
     N(0, 1) (the scale of z); ``glorot=True`` draws it as Miyato & Koyama's reference code does
-    (Glorot uniform), so that ``<embed(y), phi(x)>`` starts as small as D's other logit term."""
+    (Glorot uniform, bound ``sqrt(6 / (num_classes + dim))``), so that ``<embed(y), phi(x)>``
+    starts on the scale of the final Linear layer's term (PyTorch's bound ``1 / sqrt(dim)``)
+    rather than ``sqrt(dim)`` times larger."""
     if num_classes is None:
         return None
     embed = nn.Embedding(num_classes, dim)
