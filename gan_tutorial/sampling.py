@@ -1,17 +1,15 @@
-"""Sampling from a generator in eval mode, with explicit randomness."""
+"""Sampling from a generator in eval mode, with explicit randomness (and labels)."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator
 
 import torch
 from torch import nn
 
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+from .validation import check_int, check_labels, describe
 
 
 @contextlib.contextmanager
@@ -57,46 +55,105 @@ def fixed_latents(n: int, latent_dim: int, seed: int = 0,
     Raises:
         ValueError: if ``n``, ``latent_dim`` or ``seed`` is out of range.
     """
-    for name, value, minimum in (("n", n, 1), ("latent_dim", latent_dim, 1), ("seed", seed, 0)):
-        _check_int(name, value, minimum)
-    generator = torch.Generator().manual_seed(seed)
+    n = check_int("n", n, minimum=1)
+    latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     z = torch.randn(n, latent_dim, generator=generator)
     return z if device is None else z.to(device)
 
 
-def sample(G: nn.Module, n: int, seed: int | None = None, batch_size: int = 1_000) -> torch.Tensor:
+def fixed_labels(n: int, num_classes: int) -> torch.Tensor:
+    """Class labels ``0, 1, ..., num_classes - 1, 0, 1, ...`` for a progress grid of a
+    conditional G: ``torch.arange(n) % num_classes``.
+
+    In a grid with ``num_classes`` images per row (``plot.sample_grid(images,
+    nrow=num_classes)``), row i shows the classes ``0 .. num_classes - 1`` in order, so column j
+    holds class j throughout; with :func:`fixed_latents`, each image keeps its z and its class
+    from one snapshot to the next.
+
+    Args:
+        n: number of labels, >= 1.
+        num_classes: number of classes K, >= 1.
+
+    Returns:
+        ``(n,) int64`` in ``[0, num_classes)`` on the CPU.
+
+    Raises:
+        ValueError: if ``n`` or ``num_classes`` is not an integer >= 1.
+    """
+    n = check_int("n", n, minimum=1)
+    return torch.arange(n) % check_int("num_classes", num_classes, minimum=1)
+
+
+def _device_of(G: nn.Module) -> torch.device:
+    """The device of G's first parameter (or buffer), where its input must go."""
+    tensor = next(itertools.chain(G.parameters(), G.buffers()), None)
+    if tensor is None:
+        raise ValueError(f"G must have parameters (their device is where it runs), got a "
+                         f"{type(G).__name__} without any")
+    return tensor.device
+
+
+def _check_sampling_labels(G: nn.Module, labels: object, n: int) -> torch.Tensor | None:
+    """``labels`` checked against ``G.num_classes``: None for an unconditional G (where they
+    must be None), ``(n,) int64 in [0, num_classes)`` on the CPU for a conditional one."""
+    num_classes = getattr(G, "num_classes", None)
+    if num_classes is None:
+        if labels is not None:
+            raise ValueError(f"G was built without num_classes (unconditional), so labels must "
+                             f"be None; got {describe(labels)}")
+        return None
+    if labels is None:
+        raise ValueError(f"G was built with num_classes={num_classes}, so labels are required: "
+                         f"class labels of shape ({n},) and dtype int64 (e.g. "
+                         f"fixed_labels({n}, {num_classes}))")
+    return check_labels("labels", labels, n, num_classes).cpu()
+
+
+def sample(G: nn.Module, n: int, seed: int | None = None, batch_size: int = 1_000,
+           labels: torch.Tensor | None = None) -> torch.Tensor:
     """Draw ``n`` images from ``G`` in eval mode with autograd off.
 
     ``G`` must have a ``latent_dim`` attribute (every generator in :mod:`gan_tutorial.models`
     has). The latents come from :func:`fixed_latents` when ``seed`` is given (reproducible),
-    otherwise from the global random state.
+    otherwise from the global random state; they are the same with and without ``labels``.
+    A conditional G (``G.num_classes`` set) needs ``labels``: image i is ``G(z_i, labels[i])``.
 
     Args:
         G: the generator; left in the train/eval mode it was in.
         n: number of images, >= 1.
-        seed: seed of the latents, or ``None``.
+        seed: seed of the latents, an integer >= 0, or ``None``.
         batch_size: images generated per forward pass (bounds memory), >= 1.
+        labels: ``(n,) int64 in [0, G.num_classes)``, any device, for a conditional G (e.g.
+            :func:`fixed_labels`); None for an unconditional one.
 
     Returns:
         ``(n, C, H, W) float32 in [-1, 1]`` on the CPU.
 
     Raises:
-        ValueError: if ``n`` or ``batch_size`` is not a positive integer, or ``G`` has no
-            ``latent_dim``.
+        ValueError: if ``n`` or ``batch_size`` is not a positive integer, ``seed`` is not an
+            integer >= 0, ``G`` has no ``latent_dim`` or no parameters, or ``labels`` are missing
+            for a conditional G, given to an unconditional one, or not ``(n,) int64`` in range.
     """
-    for name, value in (("n", n), ("batch_size", batch_size)):
-        _check_int(name, value, minimum=1)
+    n = check_int("n", n, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     latent_dim = getattr(G, "latent_dim", None)
     if not isinstance(latent_dim, int):
         raise ValueError("G must have an integer attribute latent_dim (the size of z)")
-    device = next(G.parameters()).device
-    if seed is not None:
-        z = fixed_latents(n, latent_dim, seed=seed)
-    else:
-        z = torch.randn(n, latent_dim)
+    device = _device_of(G)
+    labels = _check_sampling_labels(G, labels, n)
+    z = fixed_latents(n, latent_dim, seed=seed) if seed is not None else torch.randn(n, latent_dim)
+    ys = itertools.repeat(None) if labels is None else labels.split(batch_size)
     with evaluating(G):
-        chunks = [G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)]
-    return torch.cat(chunks)
+        images = [_run(G, z_chunk, y, device) for z_chunk, y in zip(z.split(batch_size), ys)]
+    return torch.cat(images)
+
+
+def _run(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None,
+         device: torch.device) -> torch.Tensor:
+    """``G(z)`` or ``G(z, y)`` on ``device``, returned as float32 on the CPU."""
+    images = G(z.to(device)) if y is None else G(z.to(device), y.to(device))
+    return images.float().cpu()
 
 
 INTERPOLATION_METHODS = ("slerp", "lerp")
@@ -131,7 +188,7 @@ def interpolate_latents(z0: torch.Tensor, z1: torch.Tensor, steps: int,
     """
     if method not in INTERPOLATION_METHODS:
         raise ValueError(f"method must be one of {INTERPOLATION_METHODS}, got {method!r}")
-    _check_int("steps", steps, minimum=2)
+    steps = check_int("steps", steps, minimum=2)
     if z0.dim() != 1 or z0.shape != z1.shape:
         raise ValueError(f"z0 and z1 must both have shape (latent_dim,), "
                          f"got {tuple(z0.shape)} and {tuple(z1.shape)}")
@@ -149,31 +206,35 @@ def interpolate_latents(z0: torch.Tensor, z1: torch.Tensor, steps: int,
 
 
 def interpolate(G: nn.Module, z0: torch.Tensor, z1: torch.Tensor, steps: int,
-                method: str = "slerp") -> torch.Tensor:
+                method: str = "slerp", labels: torch.Tensor | None = None) -> torch.Tensor:
     """Images of ``G`` along a path in latent space from ``z0`` to ``z1``.
 
     The latents come from :func:`interpolate_latents` (so the first and last images are
     ``G(z0)`` and ``G(z1)``); ``G`` runs once on all of them inside :func:`evaluating` (eval mode,
     autograd off; its previous mode is restored). A smooth change of the images along the path
     is Radford et al.'s (2015, Section 6.1) sign that G has not memorised training images.
+    A conditional G needs ``labels``, one per image: ``torch.full((steps,), c)`` walks through
+    z within class c.
 
     Args:
         G: the generator, with a ``latent_dim`` attribute.
         z0, z1: the endpoints, ``(latent_dim,)`` float each, any device.
         steps: number of images, >= 2 (both endpoints included).
         method: ``"slerp"`` (great circle, the default) or ``"lerp"`` (straight line).
+        labels: ``(steps,) int64 in [0, G.num_classes)`` for a conditional G, else None.
 
     Returns:
         ``(steps, C, H, W) float32 in [-1, 1]`` on the CPU.
 
     Raises:
-        ValueError: as :func:`interpolate_latents`, or if the endpoints' length is not
-            ``G.latent_dim``.
+        ValueError: as :func:`interpolate_latents`, if the endpoints' length is not
+            ``G.latent_dim``, if G has no parameters, or on ``labels`` as in :func:`sample`.
     """
     latent_dim = getattr(G, "latent_dim", None)
     if z0.shape != (latent_dim,) or z1.shape != (latent_dim,):
         raise ValueError(f"z0 and z1 must both have shape ({latent_dim},), "
                          f"got {tuple(z0.shape)} and {tuple(z1.shape)}")
     z = interpolate_latents(z0, z1, steps, method)
+    device, labels = _device_of(G), _check_sampling_labels(G, labels, len(z))
     with evaluating(G):
-        return G(z.to(next(G.parameters()).device)).float().cpu()
+        return _run(G, z, labels, device)

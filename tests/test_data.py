@@ -1,6 +1,8 @@
+import itertools
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -117,3 +119,141 @@ def test_mixtures_put_equal_mass_near_each_centre_with_the_right_spread(sample, 
 def test_mixtures_reject_bad_sizes(call) -> None:
     with pytest.raises(ValueError, match="must be"):
         call()
+
+
+def test_mixtures_accept_numpy_integers() -> None:
+    assert data.ring_centers(np.int64(4), np.float32(2.0)).shape == (4, 2)
+    assert data.gaussian_grid(np.int32(7), side=np.int64(3)).shape == (7, 2)
+
+
+# --- minibatches with labels ------------------------------------------------------------------
+
+
+class PairsDataset(torch.utils.data.Dataset):
+    """Items ``(image, label)`` with the label as given (a Python int for a tensor of labels),
+    like torchvision's MNIST."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor | list) -> None:
+        self.images = images
+        self.labels = labels.tolist() if isinstance(labels, torch.Tensor) else labels
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, object]:
+        return self.images[index], self.labels[index]
+
+
+def take(stream, k: int = 9) -> list:
+    return list(itertools.islice(stream, k))
+
+
+@pytest.fixture
+def labelled() -> tuple[torch.Tensor, torch.Tensor]:
+    images = torch.rand(23, 1, 2, 2, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    return images, torch.arange(23) % 10
+
+
+@pytest.mark.parametrize("start", [0, 5])
+def test_minibatches_with_labels_are_the_same_on_every_path(labelled, start: int) -> None:
+    images, labels = labelled
+    plain = take(data.minibatches(images, 4, seed=3, start=start))
+    sources = [(images, labels), torch.utils.data.TensorDataset(images, labels),
+               PairsDataset(images, labels)]
+    streams = [take(data.minibatches(source, 4, seed=3, start=start, labels=True))
+               for source in sources]
+    for batches in streams:
+        for (x, y), x_plain in zip(batches, plain, strict=True):
+            assert torch.equal(x, x_plain)  # the same x as without labels
+            assert y.shape == (4,) and y.dtype == torch.int64
+            # each label belongs to its image: find the image's row in the data
+            rows = (x.flatten(1)[:, None] == images.flatten(1)[None]).all(2).int().argmax(1)
+            assert torch.equal(y, labels[rows])
+    for a, b in zip(streams[0], streams[1], strict=True):
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_labels_false_drops_the_labels_of_a_pair_and_of_a_dataset(labelled) -> None:
+    images, labels = labelled
+    plain = take(data.minibatches(images, 5, seed=1))
+    for source in ((images, labels), PairsDataset(images, labels)):
+        batches = take(data.minibatches(source, 5, seed=1))
+        assert all(isinstance(x, torch.Tensor) and torch.equal(x, p)
+                   for x, p in zip(batches, plain, strict=True))
+
+
+@pytest.mark.parametrize("make", [
+    lambda images, labels: images,
+    lambda images, labels: torch.utils.data.TensorDataset(images),
+    lambda images, labels: torch.utils.data.TensorDataset(images, labels.float()),
+    lambda images, labels: PairsDataset(images, labels.float()),
+    lambda images, labels: PairsDataset(images, [True] * len(images))])
+def test_labels_true_needs_data_with_integer_labels(labelled, make) -> None:
+    source = make(*labelled)
+    # refused when called, not at the first next()
+    with pytest.raises(ValueError, match=r"labels=True needs (data that carry labels|Dataset "
+                                         r"items that are \(example, label\) pairs with an "
+                                         r"integer label)"):
+        data.minibatches(source, 4, seed=0, labels=True)
+
+
+@pytest.mark.parametrize(("pair", "match"), [
+    ((torch.zeros(5, 2), torch.arange(4)),
+     r"labels of a pair \(images, labels\) must have shape \(N,\) = \(5,\), one per image, "
+     r"and dtype int64; got a tensor of shape \(4,\)"),
+    ((torch.zeros(5, 2), torch.zeros(5)),
+     r"labels of a pair .* dtype int64; got a tensor of shape \(5,\) and dtype torch.float32"),
+    ((torch.zeros(5, 2), torch.zeros(5, 1, dtype=torch.int64)),
+     r"labels of a pair .* got a tensor of shape \(5, 1\)"),
+    ((torch.zeros(5, 2), [0, 1, 2, 3, 4]),
+     r"data given as a tuple must be a pair \(images, labels\) of tensors, got a tuple of 2"),
+    ((torch.zeros(5, 2),), r"must be a pair \(images, labels\) of tensors, got a tuple of 1"),
+    ((torch.tensor(1.0), torch.arange(1)), r"images of a pair .* must have shape \(N, \.\.\.\)")])
+def test_a_bad_pair_is_named(pair: tuple, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        data.num_examples(pair)
+    for labels in (False, True):
+        with pytest.raises(ValueError, match=match):
+            data.minibatches(pair, 1, seed=0, labels=labels)
+
+
+def test_num_examples_of_every_form(labelled) -> None:
+    images, labels = labelled
+    assert data.num_examples(images) == 23
+    assert data.num_examples((images, labels)) == 23  # not len(pair) == 2
+    assert data.num_examples(PairsDataset(images, labels)) == 23
+    for bad in (torch.tensor(3.0), [images], images.numpy()):
+        with pytest.raises(ValueError, match=r"data must be a tensor \(N, \.\.\.\), a pair "
+                                             r"\(images, labels\) of tensors, or a "
+                                             r"torch.utils.data.Dataset; got"):
+            data.num_examples(bad)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"batch_size": 24}, r"at least batch_size=24 examples \(one minibatch\), got 23"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ({"batch_size": True}, "batch_size must be an integer >= 1, got True"),
+    ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+    ({"start": -2}, "start must be an integer >= 0, got -2"),
+    ({"num_workers": -1}, "num_workers must be an integer >= 0, got -1"),
+    ({"labels": 1}, "labels must be True or False, got 1")])
+def test_minibatches_check_their_arguments_when_called(labelled, kwargs: dict,
+                                                       match: str) -> None:
+    arguments = {"batch_size": 4, "seed": 0} | kwargs
+    for source in (labelled, PairsDataset(*labelled)):
+        with pytest.raises(ValueError, match=match):
+            data.minibatches(source, **arguments)
+
+
+def test_minibatches_accept_numpy_integers(labelled) -> None:
+    images, _ = labelled
+    a = take(data.minibatches(images, np.int64(4), np.int32(2), np.int64(3)))
+    b = take(data.minibatches(images, 4, 2, 3))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_a_bad_label_in_a_later_item_is_refused_when_its_minibatch_is_read(labelled) -> None:
+    images, labels = labelled
+    stream = data.minibatches(PairsDataset(images, [0] * 22 + [2.5]), 23, seed=0, labels=True)
+    with pytest.raises(ValueError, match=r"integer label .* got a pair whose label is 2.5"):
+        next(stream)

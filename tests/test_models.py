@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -57,10 +58,16 @@ def test_discriminator_rejects_wrong_images_with_the_expected_shape(x: torch.Ten
         MLPDiscriminator()(x)
 
 
-@pytest.mark.parametrize("kwargs", [{"latent_dim": 0}, {"hidden": ()}, {"img_shape": (28, 28)},
-                                    {"hidden": (256, -1)}])
-def test_constructor_rejects_bad_arguments(kwargs: dict) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"latent_dim": 0}, r"latent_dim must be an integer >= 1, got 0"),
+    ({"latent_dim": True}, r"latent_dim must be an integer >= 1, got True"),
+    ({"hidden": ()}, r"hidden must be a non-empty sequence of integers >= 1"),
+    ({"img_shape": (28, 28)}, r"img_shape must be \(C, H, W\), got \(28, 28\)"),
+    ({"hidden": (256, -1)}, r"hidden must be a non-empty sequence of integers >= 1"),
+    ({"num_classes": 0}, r"num_classes must be an integer >= 1, got 0"),
+    ({"num_classes": 2.0}, r"num_classes must be an integer >= 1, got 2.0")])
+def test_constructor_rejects_bad_arguments(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
         MLPGenerator(**kwargs)
 
 
@@ -136,12 +143,13 @@ def test_point_discriminator_rejects_wrong_points(x: torch.Tensor) -> None:
         PointDiscriminator(data_dim=2)(x)
 
 
-@pytest.mark.parametrize("make", [lambda: PointGenerator(latent_dim=0),
-                                  lambda: PointGenerator(data_dim=-1),
-                                  lambda: PointDiscriminator(hidden=()),
-                                  lambda: PointDiscriminator(data_dim=1.5)])
-def test_point_constructors_reject_bad_arguments(make) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: PointGenerator(latent_dim=0), "latent_dim must be an integer >= 1"),
+    (lambda: PointGenerator(data_dim=-1), "data_dim must be an integer >= 1"),
+    (lambda: PointDiscriminator(hidden=()), "hidden must be a non-empty sequence"),
+    (lambda: PointDiscriminator(data_dim=1.5), "data_dim must be an integer >= 1, got 1.5")])
+def test_point_constructors_reject_bad_arguments(make, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
         make()
 
 
@@ -273,9 +281,10 @@ def test_dcgan_rejects_unsupported_sizes_and_lists_the_supported(image_size: obj
 @pytest.mark.parametrize(("model", "kwargs"), [
     (DCGANGenerator, {"latent_dim": 0}), (DCGANGenerator, {"width": 0}),
     (DCGANGenerator, {"channels": 0}), (DCGANDiscriminator, {"width": 2.5}),
-    (DCGANDiscriminator, {"channels": -1})])
+    (DCGANDiscriminator, {"channels": -1}), (DCGANDiscriminator, {"num_classes": -3})])
 def test_dcgan_rejects_bad_arguments(model: type, kwargs: dict) -> None:
-    with pytest.raises(ValueError):
+    (name,) = kwargs
+    with pytest.raises(ValueError, match=rf"^{name} must be an integer >= 1, got"):
         model(**kwargs)
 
 
@@ -284,3 +293,169 @@ def test_dcgan_rejects_wrong_inputs_with_the_expected_shape() -> None:
         DCGANGenerator()(torch.randn(2, 1, 100))
     with pytest.raises(ValueError, match=r"expected images of shape \(B, 3, 32, 32\)"):
         DCGANDiscriminator(channels=3, image_size=32)(torch.randn(2, 1, 32, 32))
+
+
+def test_models_accept_numpy_integers() -> None:
+    G = DCGANGenerator(latent_dim=np.int64(8), channels=np.int32(1), image_size=np.int64(32),
+                       width=np.int64(4), num_classes=np.int64(3))
+    assert G.img_shape == (1, 32, 32) and type(G.img_shape[1]) is int
+    assert G.num_classes == 3 and type(G.num_classes) is int
+    D = MLPDiscriminator(img_shape=(np.int64(1), 28, 28), hidden=(np.int16(8),))
+    assert D(torch.zeros(2, 1, 28, 28)).shape == (2,)
+    with pytest.raises(ValueError, match=r"image_size must be one of \[28, 32, 64\], got 28.0"):
+        DCGANDiscriminator(image_size=28.0)
+
+
+# --- conditional models (Mirza & Osindero 2014; Miyato & Koyama 2018) ------------------------
+
+# state_dict keys and shapes of the unconditional models before num_classes existed:
+# checkpoints written then must still load.
+MLP_G_STATE = [("net.0.weight", (256, 100)), ("net.0.bias", (256,)),
+               ("net.2.weight", (512, 256)), ("net.2.bias", (512,)),
+               ("net.4.weight", (1024, 512)), ("net.4.bias", (1024,)),
+               ("net.6.weight", (784, 1024)), ("net.6.bias", (784,))]
+DCGAN_D_STATE = [("net.0.weight", (64, 1, 4, 4)), ("net.0.bias", (64,)),
+                 ("net.2.weight", (128, 64, 4, 4)), ("net.3.weight", (128,)),
+                 ("net.3.bias", (128,)), ("net.3.running_mean", (128,)),
+                 ("net.3.running_var", (128,)), ("net.3.num_batches_tracked", ()),
+                 ("net.6.weight", (1, 6272)), ("net.6.bias", (1,))]
+
+
+@pytest.mark.parametrize(("model", "expected"), [(MLPGenerator, MLP_G_STATE),
+                                                 (DCGANDiscriminator, DCGAN_D_STATE)])
+def test_unconditional_state_dict_is_unchanged(model: type, expected: list) -> None:
+    state = model().state_dict()
+    assert [(key, tuple(value.shape)) for key, value in state.items()] == expected
+    fresh = model()
+    fresh.load_state_dict(state)  # strict: no missing or unexpected keys
+    assert fresh.num_classes is None and fresh.embed is None
+
+
+def test_every_model_has_num_classes() -> None:
+    for model in (MLPGenerator(), MLPDiscriminator(), DCGANGenerator(width=4),
+                  DCGANDiscriminator(width=4), PointGenerator(), PointDiscriminator()):
+        assert model.num_classes is None
+    for model in (MLPGenerator, MLPDiscriminator, DCGANGenerator, DCGANDiscriminator):
+        assert model(num_classes=10).num_classes == 10
+
+
+def test_conditional_parameter_counts() -> None:
+    # G: the first Linear gains 50 inputs (the label embedding) plus a 10 x 50 embedding table;
+    # D: a 10 x F projection table, F = features before the final Linear (256, 128 * 7 * 7)
+    assert n_params(MLPGenerator(num_classes=10)) == 1_486_352 + 50 * 256 + 10 * 50 == 1_499_652
+    assert n_params(MLPDiscriminator(num_classes=10)) == 533_505 + 10 * 256 == 536_065
+    assert n_params(DCGANGenerator(num_classes=10)) == 759_681 + 50 * 6272 + 500 == 1_073_781
+    assert n_params(DCGANDiscriminator(num_classes=10)) == 138_689 + 10 * 6272 == 201_409
+
+
+def test_conditional_generator_only_widens_the_first_layer() -> None:
+    for model in (MLPGenerator, DCGANGenerator):
+        plain, conditional = model().state_dict(), model(num_classes=10).state_dict()
+        assert conditional.pop("embed.weight").shape == (10, 50)
+        assert conditional["net.0.weight"].shape[1] == plain["net.0.weight"].shape[1] + 50
+        assert [(k, v.shape) for k, v in conditional.items() if k != "net.0.weight"] == \
+            [(k, v.shape) for k, v in plain.items() if k != "net.0.weight"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPGenerator(latent_dim=6, img_shape=(1, 4, 4), hidden=(8,), num_classes=3),
+    lambda: DCGANGenerator(latent_dim=6, image_size=32, width=4, num_classes=3)])
+def test_conditional_generator_concatenates_z_and_the_label_embedding(make) -> None:
+    torch.manual_seed(0)
+    G = make().eval()
+    z, y = torch.randn(5, 6), torch.tensor([0, 1, 2, 2, 0])
+    images = G(z, y)
+    assert images.shape == (5, *G.img_shape) and images.dtype == torch.float32
+    assert images.min() >= -1 and images.max() <= 1
+    manual = G.net(torch.cat([z, G.embed.weight[y]], dim=1)).view(5, *G.img_shape)
+    torch.testing.assert_close(images, manual, rtol=0, atol=0)
+    # another label changes the image of the same z, and only that one
+    changed = G(z, torch.tensor([1, 1, 2, 2, 0]))
+    moved = (changed != images).flatten(1).any(1)
+    assert moved.tolist() == [True, False, False, False, False]
+
+
+def test_projection_discriminator_matches_the_formula() -> None:
+    # Miyato & Koyama 2018, Eq. 3: logit = psi(phi(x)) + <embed(y), phi(x)>
+    torch.manual_seed(0)
+    D = MLPDiscriminator(img_shape=(1, 2, 2), hidden=(3,), num_classes=4)
+    assert D.embed.weight.shape == (4, 3)
+    x, y = torch.rand(6, 1, 2, 2) * 2 - 1, torch.tensor([0, 1, 2, 3, 3, 1])
+    W1, b1 = D.net[0].weight, D.net[0].bias
+    phi = torch.nn.functional.leaky_relu(x.reshape(6, 4) @ W1.T + b1, 0.2)
+    psi = phi @ D.net[-1].weight[0] + D.net[-1].bias[0]
+    expected = psi + (D.embed.weight[y] * phi).sum(1)
+    torch.testing.assert_close(D(x, y), expected)
+    # the same phi and psi without the projection term are the unconditional D
+    plain = MLPDiscriminator(img_shape=(1, 2, 2), hidden=(3,))
+    plain.load_state_dict({k: v for k, v in D.state_dict().items() if k != "embed.weight"})
+    torch.testing.assert_close(plain(x), psi)
+
+
+def test_dcgan_projection_uses_the_flattened_last_feature_map() -> None:
+    torch.manual_seed(0)
+    D = DCGANDiscriminator(image_size=28, width=4, num_classes=10).eval()
+    assert D.embed.weight.shape == (10, 8 * 7 * 7)
+    x, y = torch.rand(3, 1, 28, 28) * 2 - 1, torch.tensor([9, 0, 4])
+    phi = D.net[:-1](x)
+    assert phi.shape == (3, 392)
+    expected = D.net[-1](phi).squeeze(1) + (D.embed(y) * phi).sum(1)
+    torch.testing.assert_close(D(x, y), expected)
+
+
+@pytest.mark.parametrize("make_D", [lambda: MLPDiscriminator(num_classes=10),
+                                    lambda: DCGANDiscriminator(width=4, num_classes=10)])
+def test_the_label_changes_the_discriminators_logit(make_D) -> None:
+    torch.manual_seed(0)
+    D = make_D().eval()
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    logits = D(x, torch.tensor([0, 1, 2, 3]))
+    assert logits.shape == (4,) and logits.dtype == torch.float32
+    other = D(x, torch.tensor([0, 1, 2, 4]))
+    assert (other != logits).tolist() == [False, False, False, True]
+
+
+CONDITIONAL = [lambda: MLPGenerator(latent_dim=4, img_shape=(1, 2, 2), hidden=(4,),
+                                    num_classes=10),
+               lambda: MLPDiscriminator(img_shape=(1, 2, 2), hidden=(4,), num_classes=10),
+               lambda: DCGANGenerator(latent_dim=4, width=2, num_classes=10),
+               lambda: DCGANDiscriminator(width=2, num_classes=10)]
+
+
+def _input_of(model: torch.nn.Module, batch: int = 3) -> torch.Tensor:
+    if hasattr(model, "latent_dim"):
+        return torch.randn(batch, model.latent_dim)
+    return torch.rand(batch, *model.img_shape) * 2 - 1
+
+
+@pytest.mark.parametrize("make", CONDITIONAL)
+@pytest.mark.parametrize(("y", "match"), [
+    (None, r"built with num_classes=10, so it needs class labels y of shape \(B,\) and dtype "
+           r"int64; got y=None"),
+    (torch.tensor([0, 10, 1]), r"y must lie in \[0, 9\] \(num_classes=10\), got values in "
+                               r"\[0, 10\]"),
+    (torch.tensor([0, -1, 1]), r"y must lie in \[0, 9\] .* got values in \[-1, 1\]"),
+    (torch.tensor([0.0, 1.0, 2.0]), r"y must be class labels of shape \(3,\) and dtype int64, "
+                                    r"got a tensor of shape \(3,\) and dtype torch.float32"),
+    (torch.tensor([0, 1, 2], dtype=torch.int32), r"y must be class labels .* dtype torch.int32"),
+    (torch.tensor([0, 1]), r"y must be class labels of shape \(3,\) .* shape \(2,\)"),
+    (torch.tensor([[0, 1, 2]]), r"y must be class labels of shape \(3,\) .* shape \(1, 3\)"),
+    ([0, 1, 2], r"y must be class labels of shape \(3,\) and dtype int64, got \[0, 1, 2\]")])
+def test_conditional_models_reject_bad_labels(make, y: object, match: str) -> None:
+    model = make()
+    with pytest.raises(ValueError, match=match):
+        model(_input_of(model), y)
+
+
+@pytest.mark.parametrize("model", [MLPGenerator(), MLPDiscriminator(), DCGANGenerator(width=2),
+                                   DCGANDiscriminator(width=2)])
+def test_unconditional_models_refuse_labels(model: torch.nn.Module) -> None:
+    who = "G" if hasattr(model, "latent_dim") else "D"
+    with pytest.raises(ValueError, match=rf"^{who} was built without num_classes "
+                                         r"\(unconditional\), so y must be None; got a tensor"):
+        model(_input_of(model), torch.zeros(3, dtype=torch.int64))
+
+
+def test_conditional_models_still_check_their_input_first() -> None:
+    with pytest.raises(ValueError, match=r"G expected z of shape \(B, 100\)"):
+        MLPGenerator(num_classes=10)(torch.randn(3, 99), torch.zeros(3, dtype=torch.int64))
