@@ -303,15 +303,17 @@ def _real_batches(data: Any, config: TrainConfig, start: int, device: torch.devi
 
 
 class _Autocast(nn.Module):
-    """Runs a module under bfloat16 autocast and returns float32 outputs."""
+    """Runs a module under bfloat16 autocast. D's outputs are returned as float32, so that the
+    losses are computed in float32; G's images stay bfloat16 (D casts them anyway)."""
 
-    def __init__(self, module: nn.Module, device_type: str) -> None:
+    def __init__(self, module: nn.Module, device_type: str, float_output: bool) -> None:
         super().__init__()
-        self.module, self.device_type = module, device_type
+        self.module, self.device_type, self.float_output = module, device_type, float_output
 
     def forward(self, *args: Any) -> torch.Tensor:
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
-            return self.module(*args).float()
+            output = self.module(*args)
+        return output.float() if self.float_output else output
 
 
 def accelerate(G: nn.Module, D: nn.Module, config: TrainConfig,
@@ -319,21 +321,19 @@ def accelerate(G: nn.Module, D: nn.Module, config: TrainConfig,
     """Move G and D to ``device`` in training mode and apply ``config``'s acceleration flags.
 
     ``channels_last`` stores their 4-D weights in that memory format; ``compile`` wraps each in
-    ``torch.compile``; ``bf16`` runs their forward passes under bfloat16 autocast (outputs
+    ``torch.compile``; ``bf16`` runs their forward passes under bfloat16 autocast (D's outputs
     float32, so the losses are computed in float32). Returns the modules the training loop
     calls; their parameters are G's and D's own, so optimisers and checkpoints see the same
     weights.
     """
     memory_format = torch.channels_last if config.channels_last else torch.preserve_format
-    fast = []
-    for model in (G, D):
-        model.to(device, memory_format=memory_format).train()
-        if config.compile:
-            model = torch.compile(model)
-        if config.bf16:
-            model = _Autocast(model, device.type)
-        fast.append(model)
-    return fast[0], fast[1]
+    G.to(device, memory_format=memory_format).train()
+    D.to(device, memory_format=memory_format).train()
+    G_fast, D_fast = (torch.compile(G), torch.compile(D)) if config.compile else (G, D)
+    if config.bf16:
+        G_fast = _Autocast(G_fast, device.type, float_output=False)
+        D_fast = _Autocast(D_fast, device.type, float_output=True)
+    return G_fast, D_fast
 
 
 def _adam(G: nn.Module, D: nn.Module, config: TrainConfig,
