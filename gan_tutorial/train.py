@@ -119,9 +119,9 @@ class TrainingDiverged(RuntimeError):
 
     Attributes:
         step: the generator step (1-based) whose readings were not finite.
-        network: ``"D"`` if the discriminator update gave a non-finite loss, D(x) or D(G(z)),
-            else ``"G"``.
-        values: that step's readings, ``{"d_loss", "d_x", "d_g_z", "g_loss"}``.
+        network: ``"D"`` if the discriminator update gave a non-finite loss or output, else
+            ``"G"``.
+        values: that step's readings (the keys of :data:`READINGS` the loss reports).
         last_finite: ``(step, readings)`` of the last good step, or None if it was the first.
         history: the :class:`History` up to the last good step.
         checkpoint: the last good checkpoint file, or None if none was written.
