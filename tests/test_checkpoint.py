@@ -173,5 +173,5 @@ def test_an_optimiser_that_does_not_fit_leaves_everything_as_it_was(tmp_path) ->
 
 
 def test_a_missing_file_is_a_file_not_found_error(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="nothing.pt"):
         load_checkpoint(tmp_path / "nothing.pt")
