@@ -230,7 +230,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="rounds of runs (default 3)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     parser.add_argument("--quick", action="store_true",
-                        help="3 steps per loop and 1 round: checks the script, numbers mean nothing")
+                        help="3 steps per loop, 1 round: checks the script (numbers mean nothing)")
     args = parser.parse_args()
     device = get_device(args.device)
     with warnings.catch_warnings():

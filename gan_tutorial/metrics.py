@@ -1,4 +1,4 @@
-"""Sample-quality and class-coverage measures of MNIST images, on the features of a small classifier.
+"""Sample-quality and class-coverage measures of MNIST images, on a small classifier's features.
 
 The usual FID and Inception Score use an ImageNet Inception network, whose weights cannot be
 downloaded here and which fits 28 x 28 digits poorly. Like many MNIST GAN papers, the book uses

@@ -143,8 +143,8 @@ class Protocol:
 
 
 #: The methods of the book's comparison. Every GAN variant uses Adam(3e-3, beta1 = 0,
-#: beta2 = 0.99). WGAN-GP uses the paper's betas (0, 0.9) and n_critic = d_steps = 5 with lr 1e-3, ten
-#: times the paper's 1e-4, which is too slow for this budget.
+#: beta2 = 0.99). WGAN-GP uses the paper's betas (0, 0.9) and n_critic = d_steps = 5 with lr
+#: 1e-3, ten times the paper's 1e-4, which is too slow for this budget.
 METHODS: tuple[Method, ...] = (
     Method("GAN (saturating)", loss="saturating", lr=3e-3, betas=(0.0, 0.99)),
     Method("GAN (non-saturating)", lr=3e-3, betas=(0.0, 0.99)),
