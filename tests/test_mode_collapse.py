@@ -26,6 +26,8 @@ from gan_tutorial.losses import discriminator_loss, get_loss, gradient_penalty
 from gan_tutorial.metrics import kl_to_uniform
 from gan_tutorial.models import PointDiscriminator, PointGenerator
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (see conftest.one_thread)
+
 TINY = Protocol(steps=3, batch_size=8, g_hidden=(8,), d_hidden=(8,), n_train=64, n_eval=50)
 
 

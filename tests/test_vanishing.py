@@ -7,6 +7,7 @@ from gan_tutorial.models import PointDiscriminator, PointGenerator
 from gan_tutorial.experiments.vanishing import generator_gradient_norms
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_saturating_gradient_vanishes_as_d_wins_and_the_other_does_not() -> None:
     torch.manual_seed(0)
     G = PointGenerator(2, 2, (16,), "relu")

@@ -71,7 +71,7 @@ class Method:
         ValueError: naming the setting, on an unknown loss, a ``pack`` or ``d_steps`` that is
             not an integer >= 1, a negative penalty, ``lambda_gp > 0`` with a loss that has no
             gradient penalty (or ``lambda_gp = 0`` with ``"wasserstein-gp"``), a penalty with
-            ``pack > 1``, or a non-positive ``lr``.
+            ``pack > 1``, a non-positive ``lr``, or betas that are not two numbers in [0, 1).
     """
 
     name: str
@@ -91,7 +91,7 @@ class Method:
         check_number("lambda_gp", self.lambda_gp, minimum=0)
         check_number("r1_gamma", self.r1_gamma, minimum=0)
         check_number("lr", self.lr, minimum=0, above=True)
-        if len(self.betas) != 2:
+        if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
             raise ValueError(f"betas must be two numbers in [0, 1), got {describe(self.betas)}")
         for beta in self.betas:
             check_number("betas", beta, minimum=0, maximum=1, below=True)
