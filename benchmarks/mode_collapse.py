@@ -3,11 +3,11 @@
     python benchmarks/mode_collapse.py                          # the chapter's run: 5 seeds
     python benchmarks/mode_collapse.py --seeds 10 --steps 20000 --out /tmp/mode_collapse.csv
 
-Trains every method of ``gan_tutorial.mode_collapse.METHODS`` on the ring and the grid for each
-seed (all seeds of a method in one vmapped model, ``--workers`` methods at a time), scores 2,500
-samples per run and writes one row per (dataset, method) with the columns of
-``book/results/mode_collapse.csv`` (mean and standard error over the seeds). Prints the table
-and the wall time.
+Trains every method of ``gan_tutorial.experiments.mode_collapse.METHODS`` on the ring and the
+grid for each seed (all seeds of a method in one vmapped model, ``--workers`` methods at a
+time), scores 2,500 samples per run and writes one row per (dataset, method) with the columns
+of ``book/results/mode_collapse.csv`` (mean and standard error over the seeds). Prints the
+table and the wall time.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ import time
 
 import pandas as pd
 
-from gan_tutorial.mode_collapse import COLUMNS, METHODS, Protocol, run_protocol, summarize
+from gan_tutorial.experiments.mode_collapse import (
+    COLUMNS,
+    METHODS,
+    Protocol,
+    run_protocol,
+    summarize,
+)
 
 
 def main() -> None:

@@ -15,13 +15,13 @@ All loops are warmed up, then timed in turn for ``--repeats`` rounds, each round
 a 2048 x 2048 fp32 matmul; the table shows medians. It prints images/s (one image = one real
 image seen by D), the ratio to the naive loop, and the GFLOP/s each loop achieves against the
 matmul's.
-``F_G`` and ``F_D``, the forward FLOPs per image of G and D, count 2 FLOPs per multiply-add of
-every Linear and (transposed) convolution layer, from the layer shapes; a backward pass counts
-twice its forward pass (gradients for the inputs and for the weights), or once where only the
-inputs' gradient is needed. Per real image, the naive loop computes ``6 F_G + 9 F_D`` (two
-forward and two backward passes of G; three of each for D), ``fit`` computes ``3 F_G + 8 F_D``
-(one forward and one backward pass of G; D forward on the real, the fake and again the fake
-batch, two full backward passes and one for the inputs only, D being frozen in the G step).
+The FLOPs are counted, not derived by hand: one step of the naive loop and one step of ``fit``
+run once under PyTorch's ``torch.utils.flop_counter.FlopCounterMode``, which counts 2 FLOPs per
+multiply-add of every matrix product and convolution, forward and backward, as dispatched; the
+total divided by the batch size is the FLOPs per real image. The naive loop does more work per
+image (two forward and two backward passes of G, D's backward through G) than ``fit`` (one
+forward and one backward pass of G). The rows with acceleration flags are charged ``fit``'s
+count: they do the same arithmetic in another precision, layout or compiled form.
 
 Usage, from the repository root (on a shared machine, hold the lock and give the run
 real-time priority so that other processes do not distort it):
@@ -29,7 +29,8 @@ real-time priority so that other processes do not distort it):
     flock /tmp/gan-fullrun.lock chrt -f 10 env PYTHONPATH=$PWD \\
         python benchmarks/throughput.py [--device cuda] [--no-compile]
 
-About 4 minutes on a 2-core CPU; ``--no-compile`` skips the ``torch.compile`` rows.
+About 4 minutes on a 2-core CPU; ``--no-compile`` skips the ``torch.compile`` rows, and
+``--quick`` (3 steps per loop, 1 round) only checks that the script runs.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import torch
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
 from gan_tutorial.config import TrainConfig
@@ -140,32 +142,12 @@ def fit_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, config: TrainConfig,
     fit(G, D, x, dataclasses.replace(config, steps=steps), device=device, progress=False)
 
 
-def model_flops(module: nn.Module, example: torch.Tensor) -> int:
-    """Forward FLOPs for one example: 2 per multiply-add of Linear and (transposed) conv layers."""
-    total = 0
-
-    def count(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        nonlocal total
-        if isinstance(layer, nn.Linear):
-            total += 2 * layer.in_features * layer.out_features
-        elif isinstance(layer, nn.Conv2d):
-            total += 2 * layer.weight[0].numel() * output[0].numel()
-        elif isinstance(layer, nn.ConvTranspose2d):
-            total += 2 * layer.weight[0].numel() * inputs[0][0].numel()
-
-    hooks = [layer.register_forward_hook(count) for layer in module.modules()]
-    with torch.no_grad():
-        module.eval()(example)
-    for hook in hooks:
-        hook.remove()
-    return total
-
-
-def flops_per_image(loop: str, G: nn.Module, D: nn.Module) -> int:
-    """FLOPs per real image of the naive loop or of ``fit`` (see the module docstring)."""
-    f_g = model_flops(G, torch.zeros(1, LATENT_DIM))
-    f_d = model_flops(D, torch.zeros(1, 1, 28, 28))
-    return 6 * f_g + 9 * f_d if loop == "naive" else 3 * f_g + 8 * f_d
+def flops_per_image(run: Callable[[int], None], batch_size: int) -> float:
+    """FLOPs per real image of one step of ``run`` (forward and backward passes, optimiser
+    arithmetic excluded), counted by ``FlopCounterMode`` and divided by ``batch_size``."""
+    with FlopCounterMode(display=False) as counter:
+        run(1)
+    return counter.get_total_flops() / batch_size
 
 
 def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 20) -> float:
@@ -195,9 +177,13 @@ def images_per_second(run: Callable[[int], None], steps: int, batch_size: int,
 
 
 def time_case(case: Case, x: torch.Tensor, pixels: torch.Tensor, device: torch.device,
-              repeats: int, flags: tuple[str, ...]) -> dict[str, list[float]]:
+              repeats: int, flags: tuple[str, ...]
+              ) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Images/s of the naive loop, of fit and of fit with each flag: every loop is warmed up
-    (which includes any compilation), then all are timed in turn, ``repeats`` rounds."""
+    (which includes any compilation), then all are timed in turn, ``repeats`` rounds.
+
+    Returns the rates (with the ``"matmul"`` GFLOP/s of each round) and the FLOPs per image of
+    ``"naive"`` and ``"fit"``, counted on one uncompiled step of each before the timing."""
     seed_everything(0)
     G, D = case.make()
     G.to(device)
@@ -211,6 +197,7 @@ def time_case(case: Case, x: torch.Tensor, pixels: torch.Tensor, device: torch.d
     for flag in flags:
         config = dataclasses.replace(base, **{flag: True})
         loops[f"fit + {flag}"] = functools.partial(fit_loop, G, D, x, config, device)
+    flops = {name: flops_per_image(loops[name], case.batch_size) for name in ("naive", "fit")}
     for loop in loops.values():
         loop(5)  # warm-up: allocator, kernel selection, compilation
     rates: dict[str, list[float]] = {name: [] for name in loops}
@@ -218,19 +205,20 @@ def time_case(case: Case, x: torch.Tensor, pixels: torch.Tensor, device: torch.d
         rates["matmul"] = [*rates.get("matmul", []), matmul_gflops(device)]
         for name, loop in loops.items():
             rates[name].append(images_per_second(loop, case.steps, case.batch_size, device))
-    return rates
+    return rates, flops
 
 
-def table(results: dict[str, dict[str, list[float]]], cases: list[Case]) -> str:
-    """Medians over the rounds; GFLOP/s against the median matmul of the same rounds."""
+def table(results: dict[str, dict[str, list[float]]], flops: dict[str, dict[str, float]],
+          cases: list[Case]) -> str:
+    """Medians over the rounds; GFLOP/s against the median matmul of the same rounds. Every
+    ``fit`` row is charged ``fit``'s FLOPs per image (``flops[case.name]``)."""
     lines = ["| model | batch | loop | images/s | × naive | GFLOP/s | % of matmul |",
              "|---|---|---|---|---|---|---|"]
     for case in cases:
         medians = {name: statistics.median(rates) for name, rates in results[case.name].items()}
         naive, peak = medians["naive"], medians.pop("matmul")
-        G, D = case.make()
         for loop, rate in medians.items():
-            gflops = rate * flops_per_image(loop, G, D) / 1e9
+            gflops = rate * flops[case.name]["naive" if loop == "naive" else "fit"] / 1e9
             lines.append(f"| {case.name} | {case.batch_size} | {loop} | {rate:,.0f} | "
                          f"{rate / naive:.2f} | {gflops:.1f} | {100 * gflops / peak:.0f} % |")
     return "\n".join(lines)
@@ -241,6 +229,8 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: automatic)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of runs (default 3)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 steps per loop, 1 round: checks the script (numbers mean nothing)")
     args = parser.parse_args()
     device = get_device(args.device)
     with warnings.catch_warnings():
@@ -250,16 +240,20 @@ def main() -> None:
     flags = ("compile", "bf16")
     cases = [Case("MLP GAN", mlp_models, 64, 300, flags),
              Case("DCGAN", dcgan_models, 128, 25, (*flags, "channels_last"))]
+    if args.quick:
+        cases = [dataclasses.replace(case, steps=3) for case in cases]
+        args.repeats = 1
     load_before, start = os.getloadavg()[0], time.perf_counter()
-    results = {}
+    results, flops = {}, {}
     for case in cases:
         wanted = tuple(f for f in case.flags if not (args.no_compile and f == "compile"))
-        results[case.name] = time_case(case, x, pixels, device, args.repeats, wanted)
+        results[case.name], flops[case.name] = time_case(case, x, pixels, device, args.repeats,
+                                                         wanted)
     peaks = [statistics.median(results[case.name]["matmul"]) for case in cases]
     print(f"{device} ({platform.machine()}, {torch.get_num_threads()} threads, torch "
           f"{torch.__version__}); fp32 matmul 2048x2048, median of each case's rounds: "
           + ", ".join(f"{peak:.0f}" for peak in peaks) + " GFLOP/s\n")
-    print(table(results, cases))
+    print(table(results, flops, cases))
     # other processes on the same cores lower the figures; the load average shows them
     print(f"\n1-minute load average before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs; benchmark wall time {time.perf_counter() - start:.0f} s")

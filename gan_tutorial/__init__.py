@@ -11,9 +11,10 @@ Every model, loss, training loop and plot that the chapters use lives here, one 
 * :mod:`gan_tutorial.train`    -- the discriminator step, the generator step and :func:`fit`
 * :mod:`gan_tutorial.sampling` -- sampling from G in eval mode with explicit randomness
 * :mod:`gan_tutorial.theory`   -- the closed forms of the GAN paper (V, D*, C(G), JSD, KL) on grids
-* :mod:`gan_tutorial.mode_collapse` -- the multi-seed mode-collapse protocol on 2-D mixtures
-* :mod:`gan_tutorial.vanishing` -- G's gradient under the saturating and non-saturating losses
-* :mod:`gan_tutorial.dirac` -- the Dirac-GAN: gradient dynamics that circle the equilibrium
+* :mod:`gan_tutorial.validation` -- the number, image and label checks every function uses
+* :mod:`gan_tutorial.metrics`  -- sample-quality measures of MNIST images
+* :mod:`gan_tutorial.experiments` -- the chapters' experiments: the multi-seed mode-collapse
+  protocol on 2-D mixtures, vanishing gradients, the Dirac-GAN
 * :mod:`gan_tutorial.checkpoint` -- atomic save and load of a training run
 * :mod:`gan_tutorial.plot`     -- matplotlib figures
 * :mod:`gan_tutorial.utils`    -- seeding, device choice, image-range conversion

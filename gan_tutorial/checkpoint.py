@@ -18,8 +18,9 @@ resumed run needs to continue exactly as if it had never stopped.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
-import re
+import pickle
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ import torch
 from torch import nn
 
 from .config import TrainConfig
+from .validation import check_int
 
 #: Marks a file as a checkpoint of this package.
 FORMAT = "gan_tutorial.checkpoint"
@@ -69,19 +71,30 @@ class Checkpoint:
                 opt_d: torch.optim.Optimizer | None = None) -> None:
         """Copy the stored weights into G and D (and the optimiser states, where given).
 
+        All or nothing: G and D are checked against the stored weights before anything is
+        copied, and if an optimiser's state does not fit, an optimiser already loaded gets its
+        previous state back. So after a ``CheckpointError`` G, D, ``opt_g`` and ``opt_d`` are
+        as they were.
+
         Raises:
-            CheckpointError: if the stored weights do not fit G or D (names or shapes differ);
-                then nothing has been changed. Also if an optimiser does not fit.
+            CheckpointError: if the stored weights do not fit G or D (names or shapes differ),
+                or a stored optimiser state does not fit the optimiser given.
         """
         for name, module in (("G", G), ("D", D)):
             _check_fits(self.path, name, module, self.states[name])
+        loaded: list[tuple[torch.optim.Optimizer, dict[str, Any]]] = []
         for name, optimizer in (("opt_g", opt_g), ("opt_d", opt_d)):
-            if optimizer is not None:
-                try:
-                    optimizer.load_state_dict(self.states[name])
-                except (ValueError, KeyError) as error:
-                    raise CheckpointError(f"{self.path}: the stored {name} does not fit the "
-                                          f"optimiser given ({error})") from error
+            if optimizer is None:
+                continue
+            previous = copy.deepcopy(optimizer.state_dict())
+            try:
+                optimizer.load_state_dict(self.states[name])
+            except (ValueError, KeyError) as error:
+                for done, state in loaded:  # undo, so that a failed restore changes nothing
+                    done.load_state_dict(state)
+                raise CheckpointError(f"{self.path}: the stored {name} does not fit the "
+                                      f"optimiser given ({error})") from error
+            loaded.append((optimizer, previous))
         G.load_state_dict(self.states["G"])
         D.load_state_dict(self.states["D"])
 
@@ -130,9 +143,12 @@ def save_checkpoint(path: str | Path, G: nn.Module, D: nn.Module,
 
     Returns:
         The path written.
+
+    Raises:
+        ValueError: if ``step`` is not an integer >= 0.
     """
     state = {
-        "format": FORMAT, "version": FORMAT_VERSION, "step": int(step),
+        "format": FORMAT, "version": FORMAT_VERSION, "step": check_int("step", step, minimum=0),
         "config": config.to_dict(), "G": G.state_dict(), "D": D.state_dict(),
         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
         "history": dict(history or {}),
@@ -185,7 +201,8 @@ def load_checkpoint(path: str | Path, G: nn.Module | None = None, D: nn.Module |
     Raises:
         FileNotFoundError: if ``path`` does not exist.
         CheckpointError: if the file is truncated or corrupted, holds pickled objects, is not a
-            gan_tutorial checkpoint, has another format version, or does not fit G and D.
+            gan_tutorial checkpoint, has another format version, or does not fit G, D and the
+            optimisers (then nothing has been changed, see :meth:`Checkpoint.restore`).
     """
     path = Path(path)
     state = _read(path)
@@ -202,30 +219,26 @@ def load_checkpoint(path: str | Path, G: nn.Module | None = None, D: nn.Module |
 
 
 def _read(path: Path) -> Any:
+    """``torch.load(path, weights_only=True)``, with torch's errors turned into one message.
+
+    The weights-only unpickler raises ``pickle.UnpicklingError`` for anything that is not
+    tensors and plain values: pickled objects (code) or bytes that are no pickle at all. Its
+    text advises loading with ``weights_only=False``, which would run that code, so it is not
+    passed on (``from None``). Other errors (a damaged zip archive, a short read) mean a
+    truncated or corrupted file; they stay chained for debugging.
+    """
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise  # the OS's message says it best
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path} was refused: it holds pickled code or is not a checkpoint written by "
+            f"gan_tutorial (a gan_tutorial checkpoint holds tensors and plain values only, and "
+            f"loading anything else could run code)") from None
     except Exception as error:  # torch raises many types for a damaged file
-        reason = _reason(error)
-        if "Unsupported global" in reason:
-            raise CheckpointError(
-                f"{path} was refused: it holds pickled Python objects, which could run code "
-                f"when loaded; a gan_tutorial checkpoint holds tensors and plain values only "
-                f"({reason})") from error
         raise CheckpointError(f"{path} is truncated or corrupted, or not a checkpoint at all "
-                              f"({type(error).__name__}: {reason})") from error
-
-
-def _reason(error: Exception) -> str:
-    """The informative part of torch.load's error: the weights-only unpickler's complaint
-    (without torch's advice to load unsafely), else the first line."""
-    text = str(error)
-    match = re.search(r"WeightsUnpickler error:\s*(.*?)(?: was not an allowed global|\n\n|$)",
-                      text, flags=re.DOTALL)
-    if match:
-        return " ".join(match.group(1).split())
-    return (text.strip().splitlines() or [type(error).__name__])[0]
+                              f"(torch.load raised {type(error).__name__})") from error
 
 
 def _check_format(path: Path, state: Any) -> None:

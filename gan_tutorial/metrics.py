@@ -1,4 +1,4 @@
-"""Sample-quality and mode-coverage measures for MNIST GANs, on the features of a small classifier.
+"""Sample-quality and class-coverage measures of MNIST images, on a small classifier's features.
 
 The usual FID and Inception Score use an ImageNet Inception network, whose weights cannot be
 downloaded here and which fits 28 x 28 digits poorly. Like many MNIST GAN papers, the book uses
@@ -7,7 +7,8 @@ Fréchet distance of Heusel et al. 2017 computed on that network's features, so 
 not on the scale of published Inception FIDs.
 
 Every function takes images ``(N, 1, 28, 28) float32 in [-1, 1]`` (the range of the data and of
-G's tanh output) and raises ``ValueError`` for anything else. Work is batched and runs under
+G's tanh output), checked by :func:`check_mnist_images`, and raises ``ValueError`` for
+anything else (NaN images included). Work is batched and runs under
 ``torch.no_grad()`` on the evaluator's device.
 """
 
@@ -23,6 +24,7 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from .utils import get_device
+from .validation import check_images, check_int
 
 #: The shipped weights of :class:`MNISTEvaluator` (a ``state_dict``, 0.9 MB).
 WEIGHTS = Path(__file__).with_name("weights") / "mnist_evaluator.pt"
@@ -99,19 +101,21 @@ def mnist_evaluator(device: torch.device | str | None = None,
     return evaluator.to(device).eval().requires_grad_(False)
 
 
-def check_mnist_images(images: torch.Tensor, name: str = "images") -> None:
-    """Raise ``ValueError`` unless ``images`` is ``(N, 1, 28, 28)`` float in ``[-1, 1]``, N >= 1."""
-    if (not isinstance(images, torch.Tensor) or images.dim() != 4
-            or tuple(images.shape[1:]) != (1, 28, 28) or not images.is_floating_point()
-            or len(images) == 0):
-        got = (f"{tuple(images.shape)} {images.dtype}" if isinstance(images, torch.Tensor)
-               else type(images).__name__)
-        raise ValueError(f"{name} must be a float tensor of shape (N, 1, 28, 28) with N >= 1, "
-                         f"got {got}")
-    low, high = images.min().item(), images.max().item()
-    if low < -1.001 or high > 1.001:
-        raise ValueError(f"{name} must lie in [-1, 1] (the model range), got values in "
-                         f"[{low:.3f}, {high:.3f}]; images in [0, 1] map to it by 2 * x - 1")
+def check_mnist_images(images: torch.Tensor, name: str = "images",
+                       min_count: int = 1) -> torch.Tensor:
+    """MNIST images ``(N, 1, 28, 28) float32``, finite, in ``[-1, 1]``, ``N >= min_count``.
+
+    :func:`gan_tutorial.validation.check_images` with the MNIST shape (the same range
+    tolerance, :data:`gan_tutorial.validation.IMAGE_RANGE_TOLERANCE`). NaN or infinite images
+    are refused: a score of them would mean nothing.
+
+    Returns:
+        ``images``, unchanged.
+
+    Raises:
+        ValueError: naming ``name`` and what was expected, on any other shape, dtype or range.
+    """
+    return check_images(name, images, shape=(1, 28, 28), min_count=min_count)
 
 
 def _batched(evaluator: MNISTEvaluator, images: torch.Tensor, what: str,
@@ -161,10 +165,8 @@ def classifier_fid(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvalu
     Raises:
         ValueError: on images of the wrong shape, dtype or range, or fewer than 2 per set.
     """
-    for name, images in (("fake", fake), ("real", real)):
-        check_mnist_images(images, name)
-        if len(images) < 2:
-            raise ValueError(f"{name} needs at least 2 images for a covariance, got {len(images)}")
+    check_mnist_images(fake, "fake", min_count=2)  # a covariance needs two images
+    check_mnist_images(real, "real", min_count=2)
     device = next(evaluator.parameters()).device
     fid = FrechetInceptionDistance(feature=_Features(evaluator)).to(device)
     with torch.no_grad():
@@ -251,12 +253,9 @@ def _coverage(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
 def _knn_features(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator, k: int,
                   batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Validated evaluator features of both sets for the k-NN scores."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    for name, images in (("fake", fake), ("real", real)):
-        check_mnist_images(images, name)
-        if len(images) <= k:
-            raise ValueError(f"{name} needs more than k={k} images, got {len(images)}")
+    k = check_int("k", k, minimum=1)
+    check_mnist_images(fake, "fake", min_count=k + 1)  # each image needs k other neighbours
+    check_mnist_images(real, "real", min_count=k + 1)
     return (_batched(evaluator, fake, "features", batch_size),
             _batched(evaluator, real, "features", batch_size))
 
@@ -388,47 +387,3 @@ def real_neighbourhoods(fake: torch.Tensor, real: torch.Tensor, evaluator: MNIST
                for chunk in f_fake.split(batch_size))
     return {"radius": radius, "hits": hits}
 
-
-def mode_coverage_2d(samples: torch.Tensor, centers: torch.Tensor, std: float,
-                     threshold: float = 3.0) -> dict[str, float]:
-    """Modes captured, high-quality fraction and reverse KL of 2-D samples (VEEGAN / PacGAN).
-
-    The protocol of Srivastava et al. 2017 (VEEGAN, Section 5.1) and Lin et al. 2018 (PacGAN,
-    Section 5): each sample is assigned to its nearest centre; it is *high quality* (HQ) if it
-    lies within ``threshold * std`` of that centre (Euclidean distance); a mode is *captured* if
-    at least one HQ sample has it as nearest centre; the reverse KL is
-    ``KL(h || uniform) = sum_k h_k log(K h_k)`` of the histogram ``h`` of the HQ samples over the
-    ``K`` modes (0 when the HQ samples are spread evenly, ``log K`` when they sit in one mode).
-
-    Args:
-        samples: generated points ``(N, d)`` float, N >= 1 (the protocol uses N = 2,500).
-        centers: the mixture's means ``(K, d)`` float.
-        std: the components' standard deviation, > 0.
-        threshold: the HQ radius in units of ``std`` (3 in the papers), > 0.
-
-    Returns:
-        A dict with ``"modes"`` (int in [0, K]), ``"hq_fraction"`` (float in [0, 1]) and
-        ``"reverse_kl"`` (float in [0, log K], nats); ``reverse_kl`` is NaN if no sample is high
-        quality (the histogram is then undefined).
-
-    Raises:
-        ValueError: on shapes that do not match or a non-positive ``std`` or ``threshold``.
-    """
-    ok = (isinstance(samples, torch.Tensor) and isinstance(centers, torch.Tensor)
-          and samples.dim() == centers.dim() == 2 and samples.shape[1] == centers.shape[1]
-          and len(samples) > 0 and len(centers) > 0 and samples.is_floating_point()
-          and centers.is_floating_point())
-    if not ok:
-        raise ValueError("samples (N, d) and centers (K, d) must be non-empty float tensors with "
-                         "the same d, got " + ", ".join(
-                             str(tuple(t.shape)) if isinstance(t, torch.Tensor)
-                             else type(t).__name__ for t in (samples, centers)))
-    for name, value in (("std", std), ("threshold", threshold)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
-    distance, nearest = torch.cdist(samples.double().cpu(), centers.double().cpu()).min(dim=1)
-    hq = distance <= threshold * std
-    counts = torch.bincount(nearest[hq], minlength=len(centers)).double()
-    n_hq = int(hq.sum())
-    return {"modes": int((counts > 0).sum()), "hq_fraction": n_hq / len(samples),
-            "reverse_kl": kl_to_uniform(counts / n_hq) if n_hq else math.nan}

@@ -1,8 +1,14 @@
-"""Matplotlib figures. Each function draws on ``ax`` (a new figure if ``None``) and returns it."""
+"""Matplotlib figures. Each function draws on ``ax`` (a new figure if ``None``) and returns it.
+
+D's outputs have one name each: ``D(x)`` on real data and ``D(G(z))`` on generated data in
+labels, ``d_x`` and ``d_g_z`` in code (probabilities in [0, 1]); a critic's raw scores (no
+sigmoid, e.g. WGAN-GP) are ``real_score`` and ``fake_score`` and are labelled "critic score".
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,8 +18,11 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from torchvision.utils import make_grid
 
-from .train import History
 from .utils import to_unit_range
+from .validation import check_images, check_number
+
+if TYPE_CHECKING:  # for annotations only: plot does not import train at run time
+    from .train import History
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -23,9 +32,11 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
 
 
 def _check_images(images: torch.Tensor) -> None:
-    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] not in (1, 3):
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"expected images of shape (N, 1 or 3, H, W) in [-1, 1], got {shape}")
+    """:func:`~gan_tutorial.validation.check_images`, with 1 (grey) or 3 (RGB) channels."""
+    check_images("images", images)
+    if images.shape[1] not in (1, 3):
+        raise ValueError(f"images must have 1 or 3 channels, (N, 1 or 3, H, W), got "
+                         f"{tuple(images.shape)}")
 
 
 def sample_grid(images: torch.Tensor, nrow: int = 8, ax: Axes | None = None,
@@ -33,16 +44,17 @@ def sample_grid(images: torch.Tensor, nrow: int = 8, ax: Axes | None = None,
     """Show images as one grid (torchvision's ``make_grid``), white padding, no axes.
 
     Args:
-        images: ``(N, C, H, W)`` float in ``[-1, 1]`` with C = 1 or 3, any device.
+        images: ``(N, C, H, W) float32`` in ``[-1, 1]`` with C = 1 or 3, any device.
         nrow: images per row.
         ax: where to draw; a new figure if ``None``.
         title: the axes title.
 
     Raises:
-        ValueError: if ``images`` is not ``(N, 1 or 3, H, W)``.
+        ValueError: if ``images`` is not ``(N, 1 or 3, H, W) float32`` with N >= 1, holds NaN
+            or infinite values, or leaves ``[-1, 1]`` (e.g. pixels in ``[0, 255]``).
     """
     _check_images(images)
-    grid = make_grid(to_unit_range(images.detach().float().cpu()), nrow=nrow, padding=2,
+    grid = make_grid(to_unit_range(images.detach().cpu()), nrow=nrow, padding=2,
                      pad_value=1.0)
     ax = _axes(ax, (6, 6 * grid.shape[1] / grid.shape[2]))
     ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray", vmin=0, vmax=1,
@@ -109,42 +121,58 @@ def _finish(ax: Axes, ylabel: str) -> Axes:
     return ax
 
 
+def _has_probabilities(history: History) -> bool:
+    """True if D's outputs were logits of a probability (``history.d_x`` is filled)."""
+    return len(history.d_x) > 0
+
+
 def loss_curves(history: History, ax: Axes | None = None, smooth: int = 50) -> Axes:
     """Discriminator and generator losses against the generator step.
 
     Raw values are drawn faintly, a moving average over ``smooth`` logged steps on top.
-    The dotted line is ``log 4 = 1.386`` nats, D's loss at the equilibrium D = 1/2
-    (Goodfellow et al. 2014, Theorem 1); ``log 2`` is G's non-saturating loss there.
+    For a D with a sigmoid (``history.d_x`` filled), the dotted line is ``log 4 = 1.386``
+    nats, D's loss at the equilibrium D = 1/2 (Goodfellow et al. 2014, Theorem 1), and
+    ``log 2`` is G's non-saturating loss there. A critic's losses (WGAN-GP, hinge) are in the
+    critic's units and have no such reference lines.
 
     Args:
-        history: what :func:`gan_tutorial.train.fit` returned (losses in nats).
+        history: what :func:`gan_tutorial.train.fit` returned.
         ax: where to draw; a new figure if ``None``.
         smooth: window of the moving average, in logged steps (1 = no smoothing).
     """
     ax = _axes(ax, (7, 3.5))
     _series(ax, history, (("d_loss", "D loss", "C0"), ("g_loss", "G loss", "C1")), smooth)
+    if not _has_probabilities(history):
+        return _finish(ax, "loss (critic units)")
     ax.axhline(np.log(4), color="C0", linestyle=":", linewidth=1, label="log 4 (D at equilibrium)")
     ax.axhline(np.log(2), color="C1", linestyle=":", linewidth=1, label="log 2 (G at equilibrium)")
     return _finish(ax, "loss (nats)")
 
 
 def d_output_curves(history: History, ax: Axes | None = None, smooth: int = 50) -> Axes:
-    """Mean D(x) on real images and mean D(G(z)) on generated ones against the generator step.
+    """Mean D(x) on real data and mean D(G(z)) on generated data against the generator step.
 
     At the equilibrium of the game both are 1/2 (Goodfellow et al. 2014, Proposition 1 with
-    p_g = p_data); the dotted line marks it.
+    p_g = p_data); the dotted line marks it. For a loss whose D has no sigmoid (a critic,
+    ``history.d_x`` empty) the mean raw scores ``history.real_score`` and
+    ``history.fake_score`` are drawn instead, unbounded, with the y-label "critic score".
 
     Args:
-        history: what :func:`gan_tutorial.train.fit` returned (probabilities in [0, 1]).
+        history: what :func:`gan_tutorial.train.fit` returned: ``d_x``, ``d_g_z`` in [0, 1],
+            or ``real_score``, ``fake_score`` (unbounded) when ``d_x`` is empty.
         ax: where to draw; a new figure if ``None``.
         smooth: window of the moving average, in logged steps (1 = no smoothing).
     """
     ax = _axes(ax, (7, 3.5))
+    if not _has_probabilities(history):
+        _series(ax, history, (("real_score", "D(x), real", "C2"),
+                              ("fake_score", "D(G(z)), generated", "C3")), smooth)
+        return _finish(ax, "mean critic score")
     _series(ax, history, (("d_x", "D(x), real", "C2"), ("d_g_z", "D(G(z)), generated", "C3")),
             smooth)
     ax.axhline(0.5, color="gray", linestyle=":", linewidth=1, label="1/2 (equilibrium)")
     ax.set_ylim(0, 1)
-    return _finish(ax, "mean output of D")
+    return _finish(ax, "mean output of D (probability)")
 
 
 def _jshtml(fig: Figure, draw: Callable[[int], list], frames: int, interval_ms: int) -> str:
@@ -297,9 +325,9 @@ def metric_bars(values: Mapping[str, float], ax: Axes | None = None, title: str 
     """
     if not values:
         raise ValueError("values is empty: pass {label: value}")
-    labels, numbers = list(values), np.asarray(list(values.values()), dtype=float)
-    if not np.isfinite(numbers).all():
-        raise ValueError(f"values must be finite numbers, got {dict(values)}")
+    labels = list(values)
+    numbers = np.asarray([check_number(f"values[{label!r}]", value)
+                          for label, value in values.items()])
     if colors is not None and len(colors) != len(labels):
         raise ValueError(f"colors must have one entry per value ({len(labels)}), "
                          f"got {len(colors)}")
@@ -358,13 +386,14 @@ def gradient_norms(record: dict[str, list[float]], ax: Axes | None = None) -> Ax
     """G's gradient norm under both losses as D trains (log scale), D(G(z)) on a second axis.
 
     Args:
-        record: what :func:`gan_tutorial.vanishing.generator_gradient_norms` returned.
+        record: what :func:`gan_tutorial.experiments.vanishing.generator_gradient_norms`
+            returned (keys ``step``, ``saturating``, ``nonsaturating``, ``d_g_z``).
         ax: where to draw; a new figure if ``None``.
 
     Raises:
         ValueError: if a key is missing or the lists differ in length.
     """
-    keys = ("step", "saturating", "nonsaturating", "d_fake")
+    keys = ("step", "saturating", "nonsaturating", "d_g_z")
     if any(k not in record for k in keys) or len({len(record[k]) for k in keys}) != 1:
         raise ValueError(f"record must hold lists of one length under {keys}")
     ax = _axes(ax, (7, 3.5))
@@ -375,7 +404,7 @@ def gradient_norms(record: dict[str, list[float]], ax: Axes | None = None) -> Ax
     ax.set_xlabel("discriminator updates (G frozen)")
     ax.set_ylabel(r"$\|\nabla_{\theta_G} L_G\|_2$")
     right = ax.twinx()
-    right.plot(record["step"], record["d_fake"], color="gray", linestyle=":",
+    right.plot(record["step"], record["d_g_z"], color="gray", linestyle=":",
                label="mean $D(G(z))$")
     right.set_ylim(0, 1)
     right.set_ylabel("mean $D(G(z))$")

@@ -31,13 +31,13 @@ import math
 import torch
 from numpy.typing import ArrayLike
 
+from .validation import check_finite, check_int, check_number
+
 NORMALISATION_TOL = 1e-6
 
 
 def _check_dx(dx: float) -> float:
-    if isinstance(dx, bool) or not isinstance(dx, (int, float)) or not 0 < dx < math.inf:
-        raise ValueError(f"dx must be a finite number > 0 (the cell size), got {dx!r}")
-    return float(dx)
+    return check_number("dx", dx, minimum=0, above=True)
 
 
 def _distribution(name: str, p: ArrayLike, dx: float) -> torch.Tensor:
@@ -45,8 +45,7 @@ def _distribution(name: str, p: ArrayLike, dx: float) -> torch.Tensor:
     p = torch.as_tensor(p, dtype=torch.float64)
     if p.numel() == 0:
         raise ValueError(f"{name} is empty: a distribution needs at least one cell")
-    if not torch.isfinite(p).all():
-        raise ValueError(f"{name} must be finite, got NaN or infinite values")
+    check_finite(name, p)
     if (p < 0).any():
         raise ValueError(f"{name} must be non-negative, got a minimum of {p.min().item():.3g}")
     mass = p.sum().item() * dx
@@ -78,12 +77,13 @@ def uniform_grid(low: float, high: float, n: int) -> tuple[torch.Tensor, float]:
         ``(x, dx)``: centres ``(n,) float64`` and the width ``dx > 0``.
 
     Raises:
-        ValueError: if ``low >= high`` or ``n`` is not an integer >= 1.
+        ValueError: if ``low`` or ``high`` is not a finite number, ``low >= high``, or ``n`` is
+            not an integer >= 1 (NumPy integers are accepted).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an integer >= 1 (the number of cells), got {n!r}")
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"expected finite low < high, got low={low!r}, high={high!r}")
+    n = check_int("n (the number of cells)", n, minimum=1)
+    low, high = check_number("low", low), check_number("high", high)
+    if not low < high:
+        raise ValueError(f"low must be below high, got low={low:g}, high={high:g}")
     dx = (high - low) / n
     return low + dx * (torch.arange(n, dtype=torch.float64) + 0.5), dx
 
@@ -100,10 +100,10 @@ def gaussian_density(x: ArrayLike, mean: float, std: float) -> torch.Tensor:
         ``exp(-(x - mean)^2 / (2 std^2)) / (std sqrt(2 pi))``, same shape as ``x``, float64.
 
     Raises:
-        ValueError: if ``std`` is not a finite number > 0.
+        ValueError: if ``std`` is not a finite number > 0 or ``mean`` is not finite.
     """
-    if not (isinstance(std, (int, float)) and 0 < std < math.inf):
-        raise ValueError(f"std must be a finite number > 0, got {std!r}")
+    std = check_number("std", std, minimum=0, above=True)
+    mean = check_number("mean", mean)
     x = torch.as_tensor(x, dtype=torch.float64)
     return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
 
@@ -130,9 +130,10 @@ def histogram_density(samples: ArrayLike, low: float, high: float, n: int) -> to
     s = torch.as_tensor(samples, dtype=torch.float64).detach().cpu()
     if s.dim() == 2 and s.shape[1] == 1:
         s = s.squeeze(1)
-    if s.dim() != 1 or s.numel() == 0 or not torch.isfinite(s).all():
-        raise ValueError(f"samples must be finite 1-D points (N,) or (N, 1), N >= 1, "
+    if s.dim() != 1 or s.numel() == 0:
+        raise ValueError(f"samples must be 1-D points (N,) or (N, 1) with N >= 1, "
                          f"got shape {tuple(s.shape)}")
+    check_finite("samples", s)
     cells = ((s - low) / dx).floor().clamp(0, n - 1).long()
     return torch.bincount(cells, minlength=n).to(torch.float64) / (len(s) * dx)
 

@@ -137,13 +137,23 @@ return {
 """
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_page_renders_in_a_real_browser(site: str, browser, page: str) -> None:
-    _load(browser, f"{site}/{page}.html")
-    result = browser.execute_script(CHECKS)
-    _screenshot(browser, SHOTS / f"{Path(page).name}.png")
-    (SHOTS / f"{Path(page).name}.json").write_text(json.dumps(result, indent=1))
+@pytest.fixture(scope="module")
+def rendered(site: str, browser) -> dict[str, dict]:
+    """Every page opened once: the CHECKS result per page, with a screenshot and a JSON copy
+    of the result written to ``_build/screenshots/``. Each test below reads this fixture, so
+    none depends on files another test wrote."""
+    results = {}
+    for page in PAGES:
+        _load(browser, f"{site}/{page}.html")
+        results[page] = browser.execute_script(CHECKS)
+        _screenshot(browser, SHOTS / f"{Path(page).name}.png")
+        (SHOTS / f"{Path(page).name}.json").write_text(json.dumps(results[page], indent=1))
+    return results
 
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_in_a_real_browser(rendered: dict[str, dict], page: str) -> None:
+    result = rendered[page]
     assert result["title"] == f"{_clean_title(_heading(page))} \u2014 {BOOK_TITLE}"
     assert not result["broken"], f"images that did not load: {result['broken']}"
     assert result["untypeset"] == 0 and not result["raw_tex"], "maths left as raw TeX"
@@ -152,11 +162,10 @@ def test_page_renders_in_a_real_browser(site: str, browser, page: str) -> None:
         assert f"/{chapter}.html" in result["sidebar"], f"{chapter} missing from the sidebar"
 
 
-def test_maths_and_images_are_actually_exercised(site: str, browser) -> None:
+def test_maths_and_images_are_actually_exercised(rendered: dict[str, dict]) -> None:
     """The checks above are not vacuous: the book has typeset maths and loaded figures."""
-    pages = [json.loads((SHOTS / f"{Path(p).name}.json").read_text()) for p in PAGES
-             if (SHOTS / f"{Path(p).name}.json").exists()]
-    assert len(pages) == len(PAGES), "run the per-page test first (same module)"
+    pages = list(rendered.values())
+    assert len(pages) == len(PAGES)
     assert sum(p["maths"] for p in pages) > 0 and sum(p["images"] for p in pages) > 0
     summary = {"pages": len(pages), "images": sum(p["images"] for p in pages),
                "maths": sum(p["maths"] for p in pages)}

@@ -114,7 +114,7 @@ def test_a_truncated_checkpoint_is_refused(tmp_path, keep: float) -> None:
 def test_random_bytes_are_refused(tmp_path) -> None:
     path = tmp_path / "c.pt"
     path.write_bytes(torch.randint(0, 256, (5000,), dtype=torch.uint8).numpy().tobytes())
-    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+    with pytest.raises(CheckpointError, match="not a checkpoint written by gan_tutorial"):
         load_checkpoint(path)
 
 
@@ -138,9 +138,13 @@ def test_a_checkpoint_carrying_a_pickled_object_is_refused_without_running_it(
         torch.save(payload, path)
     else:
         path.write_bytes(pickle.dumps(payload, protocol=2))
-    with pytest.raises(CheckpointError, match=r"evil\.pt was refused: it holds pickled"):
+    with pytest.raises(CheckpointError, match=r"evil\.pt was refused: it holds pickled code") \
+            as caught:
         load_checkpoint(path)
     assert not marker.exists()
+    # torch's advice to load with weights_only=False (which would run the code) is not passed on
+    assert "weights_only" not in str(caught.value) and caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
 
 
 def test_weights_that_do_not_fit_are_refused_and_nothing_changes(tmp_path) -> None:
@@ -152,6 +156,22 @@ def test_weights_that_do_not_fit_are_refused_and_nothing_changes(tmp_path) -> No
     assert all(torch.equal(a, b) for a, b in zip(before, G.parameters()))
 
 
+def test_an_optimiser_that_does_not_fit_leaves_everything_as_it_was(tmp_path) -> None:
+    saved_run(tmp_path / "c.pt")
+    G, D = models(3)
+    opt_g, _ = optimisers(G, D)
+    opt_d = torch.optim.Adam([next(D.parameters())], lr=1e-3)  # one parameter: does not fit
+    G(torch.randn(2, 4)).sum().backward()
+    opt_g.step()  # opt_g now has a state of its own, different from the stored one
+    before_g = [p.clone() for p in G.parameters()]
+    before_state = {k: v.clone() for k, v in opt_g.state[next(G.parameters())].items()}
+    with pytest.raises(CheckpointError, match="the stored opt_d does not fit"):
+        load_checkpoint(tmp_path / "c.pt", G, D, opt_g, opt_d)
+    assert all(torch.equal(a, b) for a, b in zip(before_g, G.parameters()))
+    after_state = opt_g.state[next(G.parameters())]
+    assert all(torch.equal(before_state[k], after_state[k]) for k in before_state)
+
+
 def test_a_missing_file_is_a_file_not_found_error(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="nothing.pt"):
         load_checkpoint(tmp_path / "nothing.pt")

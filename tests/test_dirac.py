@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from gan_tutorial import dirac
+from gan_tutorial.experiments import dirac
 
 
 def test_autograd_gradients_match_the_closed_form() -> None:
@@ -52,5 +52,11 @@ def test_vector_field_rotates_around_the_equilibrium() -> None:
 def test_bad_arguments_are_rejected() -> None:
     with pytest.raises(ValueError, match="mode must be one of"):
         dirac.trajectory(1.0, 0.0, 0.1, 5, "gauss-seidel")
-    with pytest.raises(ValueError, match="gamma >= 0"):
+    with pytest.raises(ValueError, match="gamma must be a finite number >= 0"):
         dirac.gradients(torch.zeros(2), torch.zeros(2), gamma=-1.0)
+    with pytest.raises(ValueError, match="theta and psi must be float tensors of one shape"):
+        dirac.gradients(torch.zeros(2), torch.zeros(3))
+    with pytest.raises(ValueError, match="steps must be an integer >= 0"):
+        dirac.trajectory(1.0, 0.0, 0.1, -1)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        dirac.trajectory(1.0, 0.0, 0.0, 5)

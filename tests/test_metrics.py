@@ -5,33 +5,53 @@ from __future__ import annotations
 import math
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
 from gan_tutorial import metrics
+from gan_tutorial.validation import IMAGE_RANGE_TOLERANCE
 
 
 @pytest.fixture(scope="module")
-def evaluator() -> metrics.MNISTEvaluator:
-    return metrics.mnist_evaluator(device="cpu")
-
-
-@pytest.fixture(scope="module")
-def balanced(mnist_digits) -> tuple[torch.Tensor, torch.Tensor]:
-    """1,000 real digits, 100 per class, and a disjoint second set of 1,000."""
-    x, y = mnist_digits
+def balanced_indices(mnist_digits) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of 1,000 real digits, 100 per class, and of a disjoint second 1,000."""
+    _, y = mnist_digits
     first = torch.cat([torch.nonzero(y == c).flatten()[:100] for c in range(10)])
     second = torch.cat([torch.nonzero(y == c).flatten()[100:200] for c in range(10)])
-    return x[first], x[second]
+    return first, second
 
 
-def test_evaluator_classifies_real_digits(evaluator, mnist_digits) -> None:
-    x, y = mnist_digits
-    with torch.no_grad():
-        predictions = torch.cat([evaluator(batch).argmax(1) for batch in x.split(1000)])
-    assert (predictions == y).double().mean() >= 0.97
+@pytest.fixture(scope="module")
+def balanced(mnist_digits, balanced_indices) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two sets of 1,000 real digits of ``balanced_indices``."""
+    x, _ = mnist_digits
+    return x[balanced_indices[0]], x[balanced_indices[1]]
+
+
+def test_evaluator_classifies_real_digits(evaluator, mnist_digits, digit_features) -> None:
+    predictions = digit_features["probabilities"].argmax(1)
+    assert (predictions == mnist_digits[1]).double().mean() >= 0.97
     assert not evaluator.training
     assert not any(p.requires_grad for p in evaluator.parameters())
+
+
+def _frechet(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Heusel et al. 2017, Eq. 6, written out in NumPy: ``Tr (S_a S_b)^(1/2)`` is the sum of the
+    square roots of the eigenvalues of ``S_a S_b`` (real and >= 0 for two covariances; some
+    features are dead ReLUs, so the matrices are singular and ``sqrtm`` would warn)."""
+    mu_a, mu_b = a.mean(0).numpy(), b.mean(0).numpy()
+    cov_a, cov_b = np.cov(a.numpy(), rowvar=False), np.cov(b.numpy(), rowvar=False)
+    root_trace = np.sqrt(np.linalg.eigvals(cov_a @ cov_b).real.clip(0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b) - 2 * root_trace)
+
+
+def test_classifier_fid_is_the_frechet_distance_of_the_evaluator_features(
+        evaluator, balanced, balanced_indices, digit_features) -> None:
+    features = digit_features["features"]
+    expected = _frechet(features[balanced_indices[1]], features[balanced_indices[0]])
+    first, second = balanced
+    assert metrics.classifier_fid(second, first, evaluator) == pytest.approx(expected, rel=1e-3)
 
 
 def test_evaluator_weights_are_verified(tmp_path) -> None:
@@ -50,6 +70,8 @@ def test_evaluator_weights_are_verified(tmp_path) -> None:
     (torch.zeros(4, 1, 28, 28, dtype=torch.uint8), "float"),
     (torch.zeros(0, 1, 28, 28), "N >= 1"),
     (torch.full((4, 1, 28, 28), 255.0), r"\[-1, 1\]"),
+    (torch.full((4, 1, 28, 28), float("nan")), "NaN or infinite"),
+    (torch.zeros(4, 1, 28, 28, dtype=torch.float64), "float32"),
 ])
 def test_bad_images_are_rejected(evaluator, images, message) -> None:
     with pytest.raises(ValueError, match=message):
@@ -74,20 +96,27 @@ def test_fid_of_two_real_sets_is_far_below_fid_of_noise(evaluator, balanced) -> 
 
 
 def test_inception_score_is_near_10_for_real_digits_and_1_for_constant_images(
-        evaluator, balanced) -> None:
+        evaluator, balanced, balanced_indices, digit_features) -> None:
     real, _ = balanced
-    assert metrics.inception_score(real, evaluator) > 9.0
+    score = metrics.inception_score(real, evaluator)
+    p_yx = digit_features["probabilities"][balanced_indices[0]]  # Salimans et al. 2016, Sec. 4
+    kl = (p_yx * (p_yx.clamp_min(1e-300).log() - p_yx.mean(0).log())).sum(1).mean()
+    assert score == pytest.approx(math.exp(kl.item()), rel=1e-6) and score > 9.0
     constant = torch.zeros(100, 1, 28, 28)
     assert metrics.inception_score(constant, evaluator) == pytest.approx(1.0, abs=1e-9)
 
 
-def test_class_histogram_and_its_kl_to_uniform(evaluator, balanced, mnist_digits) -> None:
+def test_class_histogram_and_its_kl_to_uniform(evaluator, balanced, mnist_digits,
+                                               digit_features) -> None:
     real, _ = balanced
     histogram = metrics.class_histogram(real, evaluator)
     assert histogram.shape == (10,) and histogram.sum().item() == pytest.approx(1.0)
     assert metrics.kl_to_uniform(histogram) < 0.01
-    sevens = mnist_digits[0][mnist_digits[1] == 7][:200]
-    assert metrics.class_histogram(sevens, evaluator)[7] > 0.95
+    sevens = torch.nonzero(mnist_digits[1] == 7).flatten()[:200]
+    of_sevens = metrics.class_histogram(mnist_digits[0][sevens], evaluator)
+    predicted = digit_features["probabilities"][sevens].argmax(1)
+    assert torch.equal(of_sevens, torch.bincount(predicted, minlength=10).double() / 200)
+    assert of_sevens[7] > 0.95
 
 
 def test_kl_to_uniform_closed_forms() -> None:
@@ -108,7 +137,7 @@ def test_precision_recall(evaluator, balanced) -> None:
         100, 1, 28, 28, generator=torch.Generator().manual_seed(2))
     collapsed_scores = metrics.precision_recall(collapsed.clamp(-1, 1), first, evaluator)
     assert collapsed_scores["recall"] < 0.1  # one digit covers almost none of the real manifold
-    with pytest.raises(ValueError, match="k must be"):
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
         metrics.precision_recall(first, first, evaluator, k=0)
 
 
@@ -154,42 +183,16 @@ def test_real_neighbourhoods_explain_precision(evaluator, balanced) -> None:
     assert found["hits"].sum() >= precision * len(fake)  # every accepted image is in >= 1 ball
     itself = metrics.real_neighbourhoods(real, real, evaluator)["hits"]
     assert (itself >= 1).all()  # each real image lies in its own ball
-    with pytest.raises(ValueError, match="more than k=3"):
+    with pytest.raises(ValueError, match=r"fake must be .* with N >= 4"):  # more than k=3
         metrics.real_neighbourhoods(fake[:3], real, evaluator)
 
 
-def test_mode_coverage_2d_on_hand_made_samples() -> None:
-    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
-    std = 1.0
-    samples = torch.tensor([[0.5, 0.0], [0.0, -2.9], [10.0, 2.0],  # HQ: modes 0, 0, 1
-                            [3.5, 0.0], [5.0, 5.0],                 # not HQ (> 3 std)
-                            [0.0, 3.0]])                            # exactly 3 std: HQ, mode 0
-    scores = metrics.mode_coverage_2d(samples, centers, std)
-    assert scores["modes"] == 2
-    assert scores["hq_fraction"] == pytest.approx(4 / 6)
-    h = torch.tensor([3 / 4, 1 / 4, 0.0, 0.0])  # HQ histogram over the 4 modes
-    expected = (0.75 * math.log(4 * 0.75) + 0.25 * math.log(4 * 0.25))
-    assert scores["reverse_kl"] == pytest.approx(expected)
-    assert scores["reverse_kl"] == pytest.approx(metrics.kl_to_uniform(h))
 
-
-def test_mode_coverage_2d_extremes() -> None:
-    centers = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
-    balanced = metrics.mode_coverage_2d(centers.repeat(3, 1), centers, std=0.01)
-    assert balanced == {"modes": 2, "hq_fraction": 1.0, "reverse_kl": 0.0}
-    collapsed = metrics.mode_coverage_2d(torch.zeros(5, 2), centers, std=0.01)
-    assert collapsed["modes"] == 1 and collapsed["reverse_kl"] == pytest.approx(math.log(2))
-    nothing = metrics.mode_coverage_2d(torch.full((5, 2), 0.5), centers, std=0.01)
-    assert nothing["modes"] == 0 and nothing["hq_fraction"] == 0 and math.isnan(
-        nothing["reverse_kl"])
-    wider = metrics.mode_coverage_2d(torch.tensor([[0.5, 0.5]]), centers, 0.01, threshold=80)
-    assert wider["hq_fraction"] == 1.0
-
-
-@pytest.mark.parametrize("samples, centers, std", [
-    (torch.zeros(5, 3), torch.zeros(2, 2), 1.0), (torch.zeros(0, 2), torch.zeros(2, 2), 1.0),
-    (torch.zeros(5, 2), torch.zeros(2, 2), 0.0), (torch.zeros(5, 2, dtype=torch.long),
-                                                  torch.zeros(2, 2), 1.0)])
-def test_mode_coverage_2d_rejects_bad_input(samples, centers, std) -> None:
-    with pytest.raises(ValueError, match="samples|std"):
-        metrics.mode_coverage_2d(samples, centers, std)
+def test_check_mnist_images_is_the_image_check_with_the_mnist_shape() -> None:
+    images = torch.zeros(2, 1, 28, 28)
+    assert metrics.check_mnist_images(images) is images
+    metrics.check_mnist_images(images + 1 + 0.5 * IMAGE_RANGE_TOLERANCE)  # the one tolerance
+    with pytest.raises(ValueError, match=r"real must lie in \[-1, 1\]"):
+        metrics.check_mnist_images(images + 1 + 2 * IMAGE_RANGE_TOLERANCE, "real")
+    with pytest.raises(ValueError, match="N >= 3"):
+        metrics.check_mnist_images(images, min_count=3)

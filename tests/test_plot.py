@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from types import SimpleNamespace
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -27,10 +31,22 @@ def test_sample_grid_lays_out_images_in_unit_range() -> None:
     assert ax.get_title() == "t"
 
 
-@pytest.mark.parametrize("bad", [torch.zeros(4, 28, 28), torch.zeros(4, 2, 28, 28)])
-def test_sample_grid_rejects_bad_shapes(bad: torch.Tensor) -> None:
-    with pytest.raises(ValueError, match=r"\(N, 1 or 3, H, W\)"):
+@pytest.mark.parametrize("bad, message", [
+    (torch.zeros(4, 28, 28), r"shape \(N, C, H, W\)"),
+    (torch.zeros(4, 2, 28, 28), r"\(N, 1 or 3, H, W\)"),
+    (torch.zeros(4, 1, 28, 28, dtype=torch.float64), "float32"),
+    (torch.full((4, 1, 28, 28), float("nan")), "NaN or infinite"),
+    (torch.full((4, 1, 28, 28), 255.0), r"must lie in \[-1, 1\].*x / 127.5 - 1"),
+])
+def test_sample_grid_rejects_bad_images(bad: torch.Tensor, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         plot.sample_grid(bad)
+
+
+def test_plot_does_not_import_train_at_run_time() -> None:
+    code = ("import sys, gan_tutorial.plot; "
+            "assert 'gan_tutorial.train' not in sys.modules, 'plot imported train'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_snapshot_grid_has_one_labelled_row_per_snapshot() -> None:
@@ -48,8 +64,25 @@ def test_curves_plot_every_logged_step() -> None:
     ax = plot.loss_curves(history, smooth=2)
     smoothed_d = ax.get_lines()[1].get_ydata()
     np.testing.assert_allclose(smoothed_d, [1.0, 1.5, 2.5])
+    assert ax.get_ylabel() == "loss (nats)" and len(ax.get_lines()) == 6  # 2 x 2 + log 4, log 2
     ax = plot.d_output_curves(history, smooth=1)
     np.testing.assert_allclose(ax.get_lines()[2].get_ydata(), [0.1, 0.2, 0.3])
+    assert ax.get_ylim() == (0, 1) and "probability" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == [
+        "D(x), real", "D(G(z)), generated"]
+
+
+def test_curves_of_a_critic_plot_its_raw_scores() -> None:
+    # a History of a loss without sigmoid (WGAN-GP): d_x and d_g_z stay empty
+    history = SimpleNamespace(step=[1, 2, 3], d_loss=[-1.0, -2.0, -3.0], g_loss=[1.0, 2.0, 3.0],
+                              d_x=[], d_g_z=[], real_score=[4.0, 5.0, 6.0],
+                              fake_score=[-4.0, -5.0, -6.0])
+    ax = plot.d_output_curves(history, smooth=1)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [4.0, 5.0, 6.0])
+    np.testing.assert_allclose(ax.get_lines()[2].get_ydata(), [-4.0, -5.0, -6.0])
+    assert ax.get_ylabel() == "mean critic score" and len(ax.get_lines()) == 4  # no 1/2 line
+    ax = plot.loss_curves(history, smooth=1)
+    assert len(ax.get_lines()) == 4 and ax.get_ylabel() == "loss (critic units)"
 
 
 def test_progress_animation_embeds_one_frame_per_snapshot() -> None:
@@ -131,13 +164,13 @@ def test_scatter_2d_draws_samples_and_modes() -> None:
 
 def test_gradient_norms_plots_both_losses_on_a_log_axis() -> None:
     record = {"step": [0, 1, 2], "saturating": [1.0, 0.1, 0.01],
-              "nonsaturating": [1.0, 1.0, 1.1], "d_fake": [0.5, 0.1, 0.01]}
+              "nonsaturating": [1.0, 1.0, 1.1], "d_g_z": [0.5, 0.1, 0.01]}
     ax = plot.gradient_norms(record)
     assert ax.get_yscale() == "log" and len(ax.get_lines()) == 2
     assert list(ax.get_lines()[1].get_ydata()) == [1.0, 0.1, 0.01]
     plt.close("all")
     with pytest.raises(ValueError, match="one length"):
-        plot.gradient_norms({**record, "d_fake": [0.5]})
+        plot.gradient_norms({**record, "d_g_z": [0.5]})
 
 
 def test_vector_field_2d_draws_stream_lines_and_trajectories() -> None:

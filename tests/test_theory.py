@@ -153,16 +153,23 @@ def test_grid_gaussian_and_histogram_are_normalised_on_the_same_cells() -> None:
     assert theory.histogram_density(samples[:, None], 0, 8, 80).equal(hist)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: theory.uniform_grid(1, 0, 10),
-    lambda: theory.uniform_grid(0, 1, 0),
-    lambda: theory.gaussian_density([0.0], 0, 0),
-    lambda: theory.histogram_density(torch.zeros(3, 2), 0, 1, 10),
-    lambda: theory.histogram_density([], 0, 1, 10),
+@pytest.mark.parametrize("call, message", [
+    (lambda: theory.uniform_grid(1, 0, 10), "low must be below high"),
+    (lambda: theory.uniform_grid(0, float("inf"), 10), "high must be a finite number"),
+    (lambda: theory.uniform_grid(0, 1, 0), r"n \(the number of cells\) must be an integer >= 1"),
+    (lambda: theory.gaussian_density([0.0], 0, 0), "std must be a finite number > 0"),
+    (lambda: theory.histogram_density(torch.zeros(3, 2), 0, 1, 10), r"\(N,\) or \(N, 1\)"),
+    (lambda: theory.histogram_density([], 0, 1, 10), "N >= 1"),
+    (lambda: theory.histogram_density([0.5, float("nan")], 0, 1, 10), "samples must be finite"),
 ])
-def test_grid_helpers_reject_bad_arguments(call) -> None:
-    with pytest.raises(ValueError):
+def test_grid_helpers_reject_bad_arguments(call, message) -> None:
+    with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_uniform_grid_accepts_numpy_integers() -> None:
+    x, dx = theory.uniform_grid(0, 1, np.int64(4))
+    assert len(x) == 4 and dx == pytest.approx(0.25)
 
 
 def test_fit_trains_point_models_on_1d_data() -> None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..validation import check_int, check_number, describe
+
 #: The two ways of taking gradient steps in :func:`trajectory`.
 MODES = ("simultaneous", "alternating")
 
@@ -47,9 +49,12 @@ def gradients(theta: torch.Tensor, psi: torch.Tensor,
     Raises:
         ValueError: if the shapes differ, the dtype is not floating or ``gamma < 0``.
     """
-    if theta.shape != psi.shape or not theta.is_floating_point() or not gamma >= 0:
-        raise ValueError(f"theta and psi must be float tensors of one shape and gamma >= 0, got "
-                         f"{tuple(theta.shape)}, {tuple(psi.shape)}, {gamma}")
+    if not (isinstance(theta, torch.Tensor) and isinstance(psi, torch.Tensor)
+            and theta.shape == psi.shape and theta.is_floating_point()
+            and psi.is_floating_point()):
+        raise ValueError(f"theta and psi must be float tensors of one shape, got "
+                         f"{describe(theta)} and {describe(psi)}")
+    gamma = check_number("gamma", gamma, minimum=0)
     theta = theta.detach().requires_grad_(True)
     psi = psi.detach().requires_grad_(True)
     d_objective = value(theta, psi) - gamma / 2 * psi**2
@@ -77,13 +82,16 @@ def trajectory(theta0: float, psi0: float, lr: float, steps: int,
         ``(steps + 1, 2) float64``: ``(theta, psi)`` at each step, the start first.
 
     Raises:
-        ValueError: on an unknown mode, ``lr <= 0``, ``steps < 0`` or ``gamma < 0``.
+        ValueError: on an unknown mode, a start that is not a finite number, ``lr <= 0``,
+            ``steps`` not an integer >= 0, or ``gamma < 0``.
     """
-    if mode not in MODES or not lr > 0 or steps < 0:
-        raise ValueError(f"mode must be one of {MODES}, lr > 0 and steps >= 0, got "
-                         f"{mode!r}, {lr}, {steps}")
-    theta, psi = torch.tensor(float(theta0), dtype=torch.float64), torch.tensor(
-        float(psi0), dtype=torch.float64)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {describe(mode)}")
+    lr = check_number("lr", lr, minimum=0, above=True)
+    steps = check_int("steps", steps, minimum=0)
+    check_number("gamma", gamma, minimum=0)
+    theta = torch.tensor(check_number("theta0", theta0), dtype=torch.float64)
+    psi = torch.tensor(check_number("psi0", psi0), dtype=torch.float64)
     points = [(theta.item(), psi.item())]
     for _ in range(steps):
         g_theta, g_psi = gradients(theta, psi, gamma)
@@ -105,6 +113,9 @@ def vector_field(theta: torch.Tensor, psi: torch.Tensor,
 
     Returns:
         ``(u, v)``: the velocity of theta and of psi, the shape of the inputs.
+
+    Raises:
+        ValueError: as :func:`gradients`.
     """
     g_theta, g_psi = gradients(theta, psi, gamma)
     return -g_theta, g_psi

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .losses import d_loss_bce, g_loss_nonsaturating, g_loss_saturating
+from ..losses import d_loss_bce, g_loss_nonsaturating, g_loss_saturating
+from ..validation import check_finite, check_int, check_number, describe
 
 
 def _grad_norm(loss: torch.Tensor, params: list[nn.Parameter]) -> float:
@@ -39,27 +40,35 @@ def generator_gradient_norms(G: nn.Module, D: nn.Module, x_real: torch.Tensor, d
     Returns:
         A dict of lists with one entry before the first D update and one after each update.
         ``"step"`` (0 to ``d_steps``), ``"saturating"`` and ``"nonsaturating"`` (the norms
-        of the gradient with respect to all of G's parameters together) and ``"d_fake"`` (the
-        mean ``D(G(z))``, in [0, 1]).
+        of the gradient with respect to all of G's parameters together) and ``"d_g_z"`` (the
+        mean ``D(G(z)) = sigmoid(logit)``, in [0, 1]).
 
     Raises:
-        ValueError: on non-positive ``d_steps``, ``batch_size`` or ``lr``, or too few samples.
+        ValueError: naming the argument, on ``d_steps`` or ``batch_size`` not an integer >= 1,
+            ``lr`` not a finite number > 0, ``x_real`` not a finite float tensor ``(N, ...)``,
+            or fewer than ``batch_size`` real samples.
     """
-    if min(d_steps, batch_size) < 1 or not lr > 0 or len(x_real) < batch_size:
-        raise ValueError(f"need d_steps >= 1, batch_size >= 1, lr > 0 and at least batch_size "
-                         f"real samples, got {d_steps}, {batch_size}, {lr}, {len(x_real)}")
+    d_steps = check_int("d_steps", d_steps, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    lr = check_number("lr", lr, minimum=0, above=True)
+    seed = check_int("seed", seed, minimum=0)
+    if not isinstance(x_real, torch.Tensor) or x_real.dim() < 2 \
+            or not x_real.is_floating_point() or len(x_real) < batch_size:
+        raise ValueError(f"x_real must be a float tensor (N, ...) with N >= batch_size = "
+                         f"{batch_size}, got {describe(x_real)}")
+    check_finite("x_real", x_real)
     rng = torch.Generator().manual_seed(seed)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
     params = [p for p in G.parameters() if p.requires_grad]
     record: dict[str, list[float]] = {"step": [], "saturating": [], "nonsaturating": [],
-                                      "d_fake": []}
+                                      "d_g_z": []}
     for step in range(d_steps + 1):
         x_fake = G(torch.randn(batch_size, G.latent_dim, generator=rng))
         fake_logits = D(x_fake)
         record["step"].append(step)
         record["saturating"].append(_grad_norm(g_loss_saturating(fake_logits), params))
         record["nonsaturating"].append(_grad_norm(g_loss_nonsaturating(fake_logits), params))
-        record["d_fake"].append(torch.sigmoid(fake_logits).mean().item())
+        record["d_g_z"].append(torch.sigmoid(fake_logits).mean().item())
         if step == d_steps:
             break
         x_batch = x_real[torch.randint(len(x_real), (batch_size,), generator=rng)]

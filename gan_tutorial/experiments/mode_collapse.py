@@ -2,7 +2,9 @@
 
 One *method* (a loss, a packing degree, a penalty) is trained on the ring and the grid
 (:mod:`gan_tutorial.data`) for several seeds, and each trained G is scored on 2,500 samples with
-:func:`gan_tutorial.metrics.mode_coverage_2d` (Lin et al. 2018, Section 5).
+:func:`mode_coverage_2d` (Lin et al. 2018, Section 5). The losses come from the package's one
+registry, :data:`gan_tutorial.losses.LOSSES`, and D's loss is assembled by
+:func:`gan_tutorial.losses.discriminator_loss`, exactly as :func:`gan_tutorial.train.fit` does.
 
 All runs of one method train *at once*: the parameters of the ``S`` generators (and of the
 ``S`` discriminators) are stacked along a new first dimension with
@@ -12,7 +14,7 @@ by element, so one Adam over the stacked tensors is ``S`` independent Adams. On 
 several times faster than a loop over the runs, because small networks are dominated by
 per-operation overhead. The losses are computed on the flattened ``(S * B,)`` logits and
 multiplied by ``S``: the sum of the ``S`` per-run mean losses, so each run's gradient is exactly
-what it would be alone.
+what it would be alone (tested, penalties included).
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
-from . import losses
-from .data import gaussian_grid, gaussian_ring, grid_centers, ring_centers
-from .metrics import mode_coverage_2d
-from .models import PointDiscriminator, PointGenerator
+from ..data import gaussian_grid, gaussian_ring, grid_centers, ring_centers
+from ..losses import discriminator_loss, get_loss
+from ..metrics import kl_to_uniform
+from ..models import PointDiscriminator, PointGenerator
+from ..validation import check_finite, check_int, check_ints, check_number, describe
 
 #: dataset name -> (sampler ``(n, generator) -> (n, 2)``, mode centres ``(K, 2)``, std).
 DATASETS: dict[str, tuple[Callable[..., torch.Tensor], torch.Tensor, float]] = {
@@ -42,7 +45,8 @@ DATASETS: dict[str, tuple[Callable[..., torch.Tensor], torch.Tensor, float]] = {
 #: The columns of the summary table (and of ``book/results/mode_collapse.csv``).
 COLUMNS = ("dataset", "method", "seeds", "modes_mean", "modes_se", "hq_mean", "hq_se",
            "kl_mean", "kl_se")
-LOSSES = ("saturating", "nonsaturating", "wasserstein")
+#: The registry losses (:data:`gan_tutorial.losses.LOSSES`) the 2-D comparison uses.
+LOSS_NAMES = ("saturating", "nonsaturating", "wasserstein-gp")
 
 
 @dataclass(frozen=True)
@@ -51,34 +55,50 @@ class Method:
 
     Attributes:
         name: the label in tables and plots.
-        loss: ``"saturating"`` (minimax, Goodfellow et al. 2014, Eq. 1), ``"nonsaturating"``
-            (ibid., Section 3) or ``"wasserstein"`` (critic scores, Arjovsky et al. 2017).
+        loss: a name in :data:`gan_tutorial.losses.LOSSES` among :data:`LOSS_NAMES`:
+            ``"saturating"`` (minimax, Goodfellow et al. 2014, Eq. 1), ``"nonsaturating"``
+            (ibid., Section 3) or ``"wasserstein-gp"`` (critic scores with the gradient
+            penalty, Gulrajani et al. 2017, Eq. 3).
         pack: samples per decision of D (PacGAN's m, Lin et al. 2018), >= 1.
-        n_critic: D updates per G update, >= 1.
-        lambda_gp: weight of the WGAN-GP penalty (Gulrajani et al. 2017), >= 0.
-        r1_gamma: weight gamma of the R1 penalty (Mescheder et al. 2018, Eq. 9), >= 0.
-        lr, betas: Adam settings of both players.
+        d_steps: D updates per G update (``k`` of Goodfellow et al. 2014, Algorithm 1; the
+            WGAN papers' ``n_critic``), >= 1; the name of :attr:`TrainConfig.d_steps`.
+        lambda_gp: weight of the WGAN-GP penalty (Gulrajani et al. 2017 use 10): > 0 with
+            ``"wasserstein-gp"`` and 0 with every other loss (which adds no such penalty).
+        r1_gamma: weight gamma of the R1 penalty (Mescheder et al. 2018, Eq. 9), >= 0; any loss.
+        lr, betas: Adam settings of both players, lr > 0, betas in [0, 1).
+
+    Raises:
+        ValueError: naming the setting, on an unknown loss, a ``pack`` or ``d_steps`` that is
+            not an integer >= 1, a negative penalty, ``lambda_gp > 0`` with a loss that has no
+            gradient penalty (or ``lambda_gp = 0`` with ``"wasserstein-gp"``), a penalty with
+            ``pack > 1``, a non-positive ``lr``, or betas that are not two numbers in [0, 1).
     """
 
     name: str
     loss: str = "nonsaturating"
     pack: int = 1
-    n_critic: int = 1
+    d_steps: int = 1
     lambda_gp: float = 0.0
     r1_gamma: float = 0.0
     lr: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        for name in ("pack", "n_critic"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if min(self.lambda_gp, self.r1_gamma) < 0 or not self.lr > 0:
-            raise ValueError(f"lambda_gp and r1_gamma must be >= 0 and lr > 0, got "
-                             f"{self.lambda_gp}, {self.r1_gamma}, {self.lr}")
+        if self.loss not in LOSS_NAMES:
+            raise ValueError(f"loss must be one of {LOSS_NAMES}, got {describe(self.loss)}")
+        check_int("pack", self.pack, minimum=1)
+        check_int("d_steps", self.d_steps, minimum=1)
+        check_number("lambda_gp", self.lambda_gp, minimum=0)
+        check_number("r1_gamma", self.r1_gamma, minimum=0)
+        check_number("lr", self.lr, minimum=0, above=True)
+        if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
+            raise ValueError(f"betas must be two numbers in [0, 1), got {describe(self.betas)}")
+        for beta in self.betas:
+            check_number("betas", beta, minimum=0, maximum=1, below=True)
+        if get_loss(self.loss).gradient_penalty != (self.lambda_gp > 0):
+            raise ValueError(f"lambda_gp must be > 0 with 'wasserstein-gp' and 0 with any other "
+                             f"loss (only WGAN-GP has that penalty), got lambda_gp="
+                             f"{self.lambda_gp:g} with loss {self.loss!r}")
         if self.pack > 1 and (self.lambda_gp or self.r1_gamma):
             raise ValueError("the penalties need one score per sample: use them with pack=1")
 
@@ -99,6 +119,10 @@ class Protocol:
         n_train: training points drawn once per run [100,000].
         n_eval: generated points scored per run [2,500].
         threshold: HQ radius in standard deviations [3].
+
+    Raises:
+        ValueError: naming the field, if a size is not a positive integer, a hidden-width tuple
+            is empty, or ``threshold`` is not a finite number > 0.
     """
 
     steps: int = 6_000
@@ -111,20 +135,21 @@ class Protocol:
     threshold: float = 3.0
 
     def __post_init__(self) -> None:
-        sizes = (self.steps, self.batch_size, self.latent_dim, self.n_train, self.n_eval,
-                 *self.g_hidden, *self.d_hidden)
-        if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in sizes) \
-                or not self.g_hidden or not self.d_hidden or not self.threshold > 0:
-            raise ValueError(f"every size of the protocol must be a positive integer, got {self}")
+        for name in ("steps", "batch_size", "latent_dim", "n_train", "n_eval"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_ints("g_hidden", self.g_hidden)
+        check_ints("d_hidden", self.d_hidden)
+        check_number("threshold", self.threshold, minimum=0, above=True)
 
 
 #: The methods of the book's comparison. Every GAN variant uses Adam(3e-3, beta1 = 0,
-#: beta2 = 0.99). WGAN-GP uses the paper's betas (0, 0.9) and n_critic 5 with lr 1e-3, ten
-#: times the paper's 1e-4, which is too slow for this budget.
+#: beta2 = 0.99). WGAN-GP uses the paper's betas (0, 0.9) and n_critic = d_steps = 5 with lr
+#: 1e-3, ten times the paper's 1e-4, which is too slow for this budget.
 METHODS: tuple[Method, ...] = (
     Method("GAN (saturating)", loss="saturating", lr=3e-3, betas=(0.0, 0.99)),
     Method("GAN (non-saturating)", lr=3e-3, betas=(0.0, 0.99)),
-    Method("WGAN-GP", loss="wasserstein", n_critic=5, lambda_gp=10.0, lr=1e-3, betas=(0.0, 0.9)),
+    Method("WGAN-GP", loss="wasserstein-gp", d_steps=5, lambda_gp=10.0, lr=1e-3,
+           betas=(0.0, 0.9)),
     Method("PacGAN2", pack=2, lr=3e-3, betas=(0.0, 0.99)),
     Method("PacGAN3", pack=3, lr=3e-3, betas=(0.0, 0.99)),
     Method("PacGAN4", pack=4, lr=3e-3, betas=(0.0, 0.99)),
@@ -186,35 +211,28 @@ def _build(method: Method, protocol: Protocol, seeds: Sequence[int]) -> tuple[_S
 
 def _d_loss(method: Method, D: _Stacked, x_real: torch.Tensor, x_fake: torch.Tensor,
             rng: torch.Generator) -> torch.Tensor:
-    """D's loss of ``method``, summed over the S runs; ``x_* (S, B * pack, 2)``."""
+    """D's loss of ``method``, summed over the S runs; ``x_* (S, B * pack, 2)``.
+
+    :func:`~gan_tutorial.losses.discriminator_loss` sees one flat D mapping the ``S * B * pack``
+    points to ``S * B`` outputs; its batch means are over all runs, hence the factor S. The
+    WGAN-GP interpolation draws one ``eps`` per point from ``rng``, ``S * B`` of them at once.
+    """
     S = len(x_real)
-    real, fake = D(x_real).flatten(), D(x_fake).flatten()
-    if method.loss == "wasserstein":
-        loss = losses.d_loss_wasserstein(real, fake)
-    else:
-        loss = losses.d_loss_bce(real, fake)
     flat_D = lambda x: D(x.view(S, -1, 2)).flatten()  # noqa: E731  (S * B, 2) -> (S * B,)
-    if method.lambda_gp:
-        loss = loss + losses.gradient_penalty(flat_D, x_real.flatten(0, 1),
-                                              x_fake.flatten(0, 1), method.lambda_gp, rng)
-    if method.r1_gamma:
-        loss = loss + losses.r1_penalty(flat_D, x_real.flatten(0, 1), method.r1_gamma)
+    loss, _, _ = discriminator_loss(get_loss(method.loss), flat_D, x_real.flatten(0, 1),
+                                    x_fake.flatten(0, 1), lambda_gp=method.lambda_gp,
+                                    r1_gamma=method.r1_gamma, generator=rng)
     return S * loss
 
 
-_G_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "saturating": losses.g_loss_saturating, "nonsaturating": losses.g_loss_nonsaturating,
-    "wasserstein": losses.g_loss_wasserstein}
-
-
-def _g_loss(method: Method, fake_logits: torch.Tensor) -> torch.Tensor:
+def _g_loss(method: Method, d_g_z: torch.Tensor) -> torch.Tensor:
     """G's loss of ``method`` on D's outputs ``(S, B)``, summed over the S runs."""
-    return len(fake_logits) * _G_LOSSES[method.loss](fake_logits.flatten())
+    return len(d_g_z) * get_loss(method.loss).g_loss(d_g_z.flatten())
 
 
 def _train(method: Method, protocol: Protocol, data: torch.Tensor, seeds: Sequence[int],
            rng: torch.Generator, progress: bool) -> _Stacked:
-    """Alternate ``n_critic`` D steps and one G step on all S runs at once; return the G's."""
+    """Alternate ``d_steps`` D steps and one G step on all S runs at once; return the G's."""
     G, D = _build(method, protocol, seeds)
     opt_g = torch.optim.Adam(G.params.values(), lr=method.lr, betas=method.betas)
     opt_d = torch.optim.Adam(D.params.values(), lr=method.lr, betas=method.betas)
@@ -227,7 +245,7 @@ def _train(method: Method, protocol: Protocol, data: torch.Tensor, seeds: Sequen
         return torch.randn(S, n, protocol.latent_dim, generator=rng)
 
     for _ in tqdm(range(protocol.steps), desc=method.name, disable=not progress, leave=False):
-        for _ in range(method.n_critic):
+        for _ in range(method.d_steps):
             x_real = data[rows, torch.randint(protocol.n_train, (S, n), generator=rng)]
             with torch.no_grad():
                 x_fake = G(z())
@@ -253,7 +271,7 @@ def run_method(method: Method, datasets: Sequence[str], seeds: Sequence[int],
     Args:
         method: what to train.
         datasets: names in :data:`DATASETS` (``"ring"``, ``"grid"``).
-        seeds: integer seeds >= 0, at least one.
+        seeds: integer seeds >= 0 (NumPy integers too), at least one.
         protocol: the sizes.
         progress: show a tqdm bar.
 
@@ -261,12 +279,14 @@ def run_method(method: Method, datasets: Sequence[str], seeds: Sequence[int],
         One :class:`Run` per ``(dataset, seed)``, datasets in the outer loop.
 
     Raises:
-        ValueError: on an unknown dataset name or no seeds.
+        ValueError: on an unknown dataset name, no dataset, or seeds that are not a non-empty
+            sequence of integers >= 0.
     """
-    unknown = [name for name in datasets if name not in DATASETS]
-    if unknown or not datasets or not seeds:
-        raise ValueError(f"datasets must be names in {sorted(DATASETS)} and seeds non-empty, "
-                         f"got {list(datasets)} and {list(seeds)}")
+    if isinstance(datasets, str) or not datasets \
+            or any(name not in DATASETS for name in datasets):
+        raise ValueError(f"datasets must be a non-empty list of names in {sorted(DATASETS)}, "
+                         f"got {describe(datasets)}")
+    seeds = check_ints("seeds", seeds, minimum=0)
     runs = [(name, seed) for name in datasets for seed in seeds]
     data = torch.stack([DATASETS[name][0](protocol.n_train,
                                           generator=torch.Generator().manual_seed(seed))
@@ -284,7 +304,7 @@ def run_method(method: Method, datasets: Sequence[str], seeds: Sequence[int],
 
 def _cost(method: Method) -> float:
     """A rough relative cost of one G step of ``method`` (to start the slowest methods first)."""
-    return method.n_critic * (2 if method.lambda_gp or method.r1_gamma else 1) + method.pack
+    return method.d_steps * (2 if method.lambda_gp or method.r1_gamma else 1) + method.pack
 
 
 def _worker_init(threads: int) -> None:
@@ -306,8 +326,7 @@ def run_protocol(methods: Sequence[Method], datasets: Sequence[str], seeds: Sequ
     Raises:
         ValueError: if ``workers`` is not a positive integer, or as :func:`run_method`.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    workers = check_int("workers", workers, minimum=1)
     if workers == 1:
         return [run for m in methods for run in run_method(m, datasets, seeds, protocol, progress)]
     order = sorted(range(len(methods)), key=lambda i: -_cost(methods[i]))
@@ -361,3 +380,47 @@ def summarize(runs: Sequence[Run]) -> list[dict[str, object]]:
             row[f"{key}_mean"], row[f"{key}_se"] = _mean_se(values)
         rows.append(row)
     return rows
+
+
+def mode_coverage_2d(samples: torch.Tensor, centers: torch.Tensor, std: float,
+                     threshold: float = 3.0) -> dict[str, float]:
+    """Modes captured, high-quality fraction and reverse KL of 2-D samples (VEEGAN / PacGAN).
+
+    The protocol of Srivastava et al. 2017 (VEEGAN, Section 5.1) and Lin et al. 2018 (PacGAN,
+    Section 5): each sample is assigned to its nearest centre; it is *high quality* (HQ) if it
+    lies within ``threshold * std`` of that centre (Euclidean distance); a mode is *captured* if
+    at least one HQ sample has it as nearest centre; the reverse KL is
+    ``KL(h || uniform) = sum_k h_k log(K h_k)`` of the histogram ``h`` of the HQ samples over the
+    ``K`` modes (0 when the HQ samples are spread evenly, ``log K`` when they sit in one mode).
+
+    Args:
+        samples: generated points ``(N, d)`` float, N >= 1 (the protocol uses N = 2,500).
+        centers: the mixture's means ``(K, d)`` float.
+        std: the components' standard deviation, > 0.
+        threshold: the HQ radius in units of ``std`` (3 in the papers), > 0.
+
+    Returns:
+        A dict with ``"modes"`` (int in [0, K]), ``"hq_fraction"`` (float in [0, 1]) and
+        ``"reverse_kl"`` (float in [0, log K], nats); ``reverse_kl`` is NaN if no sample is high
+        quality (the histogram is then undefined).
+
+    Raises:
+        ValueError: on shapes that do not match, NaN or infinite samples, or a ``std`` or
+            ``threshold`` that is not a finite number > 0.
+    """
+    ok = (isinstance(samples, torch.Tensor) and isinstance(centers, torch.Tensor)
+          and samples.dim() == centers.dim() == 2 and samples.shape[1] == centers.shape[1]
+          and len(samples) > 0 and len(centers) > 0 and samples.is_floating_point()
+          and centers.is_floating_point())
+    if not ok:
+        raise ValueError(f"samples (N, d) and centers (K, d) must be non-empty float tensors "
+                         f"with the same d, got {describe(samples)} and {describe(centers)}")
+    check_finite("samples", samples)
+    std = check_number("std", std, minimum=0, above=True)
+    threshold = check_number("threshold", threshold, minimum=0, above=True)
+    distance, nearest = torch.cdist(samples.double().cpu(), centers.double().cpu()).min(dim=1)
+    hq = distance <= threshold * std
+    counts = torch.bincount(nearest[hq], minlength=len(centers)).double()
+    n_hq = int(hq.sum())
+    return {"modes": int((counts > 0).sum()), "hq_fraction": n_hq / len(samples),
+            "reverse_kl": kl_to_uniform(counts / n_hq) if n_hq else math.nan}
