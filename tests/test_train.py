@@ -520,3 +520,34 @@ def test_a_conditional_run_resumes_bit_identically(mnist_digits, tmp_path) -> No
     assert h1.d_loss == h2.d_loss and h1.g_loss == h2.g_loss and h1.d_x == h2.d_x
     assert all(torch.equal(p, q) for p, q in zip([*G1.parameters(), *D1.parameters()],
                                                   [*G2.parameters(), *D2.parameters()]))
+
+
+def test_ctrl_c_and_the_divergence_guard_work_for_a_conditional_gan(mnist_digits, tmp_path,
+                                                                     monkeypatch) -> None:
+    xy = (mnist_digits[0][::50], mnist_digits[1][::50])  # 100 digits, 10 per class
+    config = TrainConfig(steps=8, checkpoint_every=3, log_every=1, snapshot_every=4, **SMALL)
+
+    def conditional_run(directory, seed: int = 0):
+        G, D = conditional_models("mlp", seed)
+        return G, D, train.fit(G, D, xy, config, device="cpu", progress=False,
+                               checkpoint_dir=directory)
+
+    G_ref, D_ref, reference = conditional_run(tmp_path / "reference")
+    monkeypatch.setattr(train, "g_step", calls_then(
+        train.g_step, 5, lambda *args: os.kill(os.getpid(), signal.SIGINT)))
+    with pytest.warns(RuntimeWarning, match=r"interrupted after step 5; .*at step 5"):
+        *_, stopped = conditional_run(tmp_path / "run")
+    assert stopped.interrupted and stopped.step[-1] == 5
+    monkeypatch.undo()
+    G, D, resumed = conditional_run(tmp_path / "run", seed=5)
+    assert resumed.d_loss == reference.d_loss and resumed.g_loss == reference.g_loss
+    assert all(torch.equal(p, q) for p, q in zip([*G.parameters(), *D.parameters()],
+                                                  [*G_ref.parameters(), *D_ref.parameters()]))
+
+    def poison(D, opt_d, x_real, x_fake, *rest):
+        x_real[0, 0, 0, 0] = float("nan")
+
+    monkeypatch.setattr(train, "d_step", calls_then(train.d_step, 4, poison))
+    with pytest.raises(train.TrainingDiverged, match="step 4: the D update") as caught:
+        conditional_run(tmp_path / "diverged")
+    assert load_checkpoint(caught.value.checkpoint).step == 3
