@@ -494,7 +494,7 @@ class RunKeeper:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
-        """Run the loop inside: a first Ctrl-C (SIGINT) only sets :attr:`stop_requested`, so
+        """Run the loop inside: a first Ctrl-C (SIGINT) only sets ``stop_requested``, so
         that the current step finishes and is saved (:meth:`interrupted`); a second Ctrl-C
         raises KeyboardInterrupt at once. Outside the main thread, where Python cannot catch
         signals, Ctrl-C works as usual. The progress bar is closed however the loop ends."""
