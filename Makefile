@@ -12,7 +12,7 @@ CHAPTERS := $(wildcard book/*.ipynb)
 # The groups of pyproject.toml that `make install` installs (all of them; Colab needs none).
 EXTRAS  := test,docs,run,lint
 
-.PHONY: install book test unit execute colab lock clean
+.PHONY: install book test unit execute colab lock lock-check clean
 
 install: $(STAMP)
 
@@ -52,18 +52,36 @@ colab: install
 # and newer (uv pip compile --universal). The versions already in it are kept where they still
 # fit; to move one, delete its lines first. TORCH is the tested pair, pinned on purpose (see the
 # lock's header). uv comes from PyPI into .venv; it is not part of the lock.
+# `make lock-check` then checks the result.
 TORCH   := torch==2.14.1 torchvision==0.29.1
 LOCK_PYTHON := 3.10
 export LOCK_HEADER
-lock:
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet 'uv>=0.5'
+lock: $(BIN)/uv
 	printf '%s\n' $(TORCH) | $(BIN)/uv pip compile --quiet --universal \
 	    --python-version $(LOCK_PYTHON) --all-extras --constraints - --no-header \
 	    pyproject.toml -o requirements.txt
 	{ printf '%s\n' "$$LOCK_HEADER"; grep -v '^#' requirements.txt | sed '/./,$$!d'; } \
 	    > requirements.txt.new
 	mv requirements.txt.new requirements.txt
+
+# Check that the lock installs from wheels alone on every platform and Python it promises (a dry
+# run in an empty environment: nothing is downloaded but the index pages). macOS means macOS 14,
+# the oldest that torch 2.14 supports.
+LOCK_PLATFORMS := x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu aarch64-apple-darwin \
+                  x86_64-pc-windows-msvc
+LOCK_PYTHONS   := 3.10 3.11 3.12 3.13
+lock-check: $(BIN)/uv
+	$(BIN)/uv venv --quiet --allow-existing $(VENV)/lock-check
+	set -e; for platform in $(LOCK_PLATFORMS); do for version in $(LOCK_PYTHONS); do \
+	    echo "$$platform, Python $$version"; \
+	    MACOSX_DEPLOYMENT_TARGET=14.0 $(BIN)/uv pip install --quiet --dry-run --only-binary :all: \
+	        --python $(VENV)/lock-check --python-platform $$platform --python-version $$version \
+	        -r requirements.txt; \
+	done; done
+
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'uv>=0.5'
 
 clean:
 	rm -rf _build
