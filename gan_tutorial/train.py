@@ -45,8 +45,8 @@ from .validation import check_finite, check_images, check_labels, describe
 #: (compile and channels_last change only the rounding, so the resume is then not bit-identical).
 RESUMABLE_CHANGES = ("steps", "log_every", "snapshot_every", "checkpoint_every", "compile",
                      "channels_last", "num_workers")
-#: What each step reports: D's loss, G's loss, D's mean raw outputs on real and generated
-#: samples, and -- for losses whose D ends in a sigmoid -- D(x) and D(G(z)).
+#: The readings each step reports -- D's loss, G's loss, D's mean raw outputs on real and
+#: generated samples and, for losses whose D ends in a sigmoid, D(x) and D(G(z)).
 READINGS = ("d_loss", "g_loss", "real_score", "fake_score", "d_x", "d_g_z")
 _D_READINGS = ("d_loss", "real_score", "fake_score", "d_x", "d_g_z")
 DEFAULT_CONFIG = TrainConfig()  # frozen, so one shared default is safe
@@ -164,10 +164,10 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
         r1_gamma: R1 weight on real data (Mescheder et al. 2018, Eq. 9), >= 0.
 
     Returns:
-        0-dim tensors on D's device, measured before the update: ``d_loss``, ``real_score`` and
-        ``fake_score`` (mean raw outputs) and, for losses with a sigmoid, ``d_x`` and ``d_g_z``
-        (mean probabilities in [0, 1]). Reading one (``float``) waits for the device, so
-        :func:`fit` reads them only every ``log_every`` steps.
+        A dict of 0-dim tensors on D's device, measured before the update -- ``d_loss``,
+        ``real_score`` and ``fake_score`` (mean raw outputs) and, for losses with a sigmoid,
+        ``d_x`` and ``d_g_z`` (mean probabilities in [0, 1]). Reading one (``float``) waits for
+        the device, so :func:`fit` reads them only every ``log_every`` steps.
     """
     spec = get_loss(loss)
     D_y = D if y is None else (lambda x: D(x, y))  # noqa: E731

@@ -61,7 +61,7 @@ class Method:
             penalty, Gulrajani et al. 2017, Eq. 3).
         pack: samples per decision of D (PacGAN's m, Lin et al. 2018), >= 1.
         d_steps: D updates per G update (``k`` of Goodfellow et al. 2014, Algorithm 1; the
-            WGAN papers' ``n_critic``), >= 1; the name of :attr:`TrainConfig.d_steps`.
+            WGAN papers' ``n_critic``), >= 1; the name of ``TrainConfig.d_steps``.
         lambda_gp: weight of the WGAN-GP penalty (Gulrajani et al. 2017 use 10): > 0 with
             ``"wasserstein-gp"`` and 0 with every other loss (which adds no such penalty).
         r1_gamma: weight gamma of the R1 penalty (Mescheder et al. 2018, Eq. 9), >= 0; any loss.
