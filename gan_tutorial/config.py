@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .losses import LOSSES
+from .losses import get_loss
 from .validation import check_bool, check_int, check_number
 
 
@@ -95,8 +95,7 @@ class TrainConfig:
             self._set(name, check_number(name, getattr(self, name), 0, 1, below=True))
         for name in ("lambda_gp", "r1_gamma"):
             self._set(name, check_number(name, getattr(self, name), minimum=0))
-        if not isinstance(self.loss, str) or self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        get_loss(self.loss)  # a ValueError listing the registry's names
         for name in ("compile", "bf16", "channels_last"):
             check_bool(name, getattr(self, name))
 

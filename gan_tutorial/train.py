@@ -477,7 +477,6 @@ class RunKeeper:
 
     def interrupted(self) -> None:
         """After Ctrl-C: save the last completed step if the models hold exactly its state."""
-        self.pending = [(step, r) for step, r in self.pending if step <= self.completed]
         self.read_back()
         if not self.in_step:
             self.save(self.completed)
