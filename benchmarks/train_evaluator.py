@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import math
 import time
 import warnings
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from gan_tutorial.classifier import accuracy, random_affine, stratified_split
 from gan_tutorial.data import mnist
 from gan_tutorial.metrics import WEIGHTS, MNISTEvaluator
 from gan_tutorial.utils import seed_everything
@@ -41,13 +41,8 @@ from gan_tutorial.utils import seed_everything
 
 def split(x: torch.Tensor, y: torch.Tensor, held_out_per_class: int, seed: int):
     """Stratified split: ``held_out_per_class`` digits of each class held out, the rest train."""
-    generator = torch.Generator().manual_seed(seed)
-    held = torch.cat([torch.nonzero(y == c).flatten()[
-        torch.randperm(int((y == c).sum()), generator=generator)[:held_out_per_class]]
-        for c in range(10)])
-    mask = torch.ones(len(y), dtype=torch.bool)
-    mask[held] = False
-    return (x[mask], y[mask]), (x[held], y[held])
+    held, rest = stratified_split(y, held_out_per_class, seed)
+    return (x[rest], y[rest]), (x[held], y[held])
 
 
 def load_data(seed: int):
@@ -64,26 +59,6 @@ def load_data(seed: int):
                              f"scored on the other {len(test[0]):,} (100 per digit)")
 
 
-def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random shifts (up to 2 px) and rotations (up to 10 degrees), one per image."""
-    n = len(x)
-    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(10)
-    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (2 / 14)  # 2 px in [-1, 1] units
-    theta = torch.zeros(n, 2, 3)
-    theta[:, 0, 0], theta[:, 0, 1] = angle.cos(), -angle.sin()
-    theta[:, 1, 0], theta[:, 1, 1] = angle.sin(), angle.cos()
-    theta[:, :, 2] = shift
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x + 1, grid, align_corners=False, padding_mode="zeros") - 1
-
-
-def accuracy(model: MNISTEvaluator, x: torch.Tensor, y: torch.Tensor) -> float:
-    model.eval()
-    with torch.no_grad():
-        predictions = torch.cat([model(batch).argmax(1) for batch in x.split(1000)])
-    return (predictions == y).double().mean().item()
-
-
 def train(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> MNISTEvaluator:
     seed_everything(seed)
     model = MNISTEvaluator()
@@ -93,7 +68,7 @@ def train(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> MNISTEval
     for _ in range(epochs):
         model.train()
         for index in torch.randperm(len(x), generator=generator).split(128):
-            loss = F.cross_entropy(model(augment(x[index], generator)), y[index])
+            loss = F.cross_entropy(model(random_affine(x[index], generator)), y[index])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

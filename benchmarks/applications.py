@@ -1,0 +1,165 @@
+"""Every seed of the applications chapter: the per-run CSVs in ``book/results/applications_*.csv``.
+
+    python benchmarks/applications.py --out book/results            # everything, here
+    python benchmarks/applications.py --out /tmp/x --tiny           # a two-minute check
+    python benchmarks/applications.py --data digits.pt --workers 5  # on a GPU, 5 processes
+
+Runs the protocols of :mod:`gan_tutorial.experiments.applications` with the chapter's
+:class:`~gan_tutorial.experiments.applications.Settings`:
+
+* ``applications_conditional.csv`` -- conditional DCGANs (width 32 with batch 64, width 64 with
+  batch 128; 3 seeds each, 6,000 steps): the conditional accuracy over 10,000 samples every
+  1,000 steps and the per-class classifier FID at the end; seed 0's G is also saved
+  (``applications_cgan_w<width>.pt``, a ``state_dict``) for the chapter.
+* ``applications_augmentation.csv`` -- 100, 500 and 1,000 real digits x 3 seeds, classifiers
+  with and without GAN samples.
+* ``applications_pix2pix.csv`` -- bicubic, L1 only, L1 + adversarial, 3 seeds.
+* ``applications_anomaly.csv`` -- each of the 10 digits held out as the anomaly x 3 seeds.
+
+Each finished run is appended to its CSV at once, so an interrupted run keeps what it finished.
+The data: ``--data`` names a file written by ``torch.save((pixels, labels))`` (pixels
+``(N, 1, 28, 28) uint8``, labels ``(N,) int64``), for machines without the offline MNIST source;
+by default ``gan_tutorial.data.mnist()``. Jobs run in ``--workers`` processes with one CPU
+thread each, all on ``--device`` (default: the accelerator if there is one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing as mp
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from gan_tutorial.data import mnist
+from gan_tutorial.experiments.applications import (
+    Settings,
+    anomaly_run,
+    augmentation_run,
+    conditional_accuracy,
+    data_split,
+    per_class_fid,
+    pix2pix_run,
+    train_dcgan,
+)
+from gan_tutorial.metrics import mnist_evaluator
+from gan_tutorial.utils import get_device
+
+SEEDS = (0, 1, 2)
+SIZES = (100, 500, 1_000)
+#: Generator steps of the conditional DCGANs of section 1, and how often they are measured.
+CONDITIONAL_STEPS = 6_000
+CONDITIONAL_CHECKS = 6
+#: (width, batch size) of the conditional DCGANs: the applications' and the DCGAN chapter's.
+CONDITIONAL_SETUPS = ((32, 64), (64, 128))
+
+
+def load(path: str | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The digits: from ``path`` (``torch.save((pixels, labels))``, pixels ``(N, 1, 28, 28)
+    uint8``) if given, else :func:`gan_tutorial.data.mnist`."""
+    if path:
+        pixels, labels = torch.load(path, weights_only=True)
+        return pixels.to(torch.float32) / 127.5 - 1.0, labels  # as gan_tutorial.data does
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mnist("data")
+
+
+def conditional_job(pool, settings: Settings, seed: int, device: str, out: Path,
+                    steps: int, width: int, batch_size: int) -> list[dict]:
+    """Train one conditional DCGAN, measuring it every ``steps // CONDITIONAL_CHECKS`` steps."""
+    evaluator = mnist_evaluator(device)
+    settings = replace(settings, width=width, batch_size=batch_size)
+    rows, seconds = [], 0.0
+    with tempfile.TemporaryDirectory() as folder:
+        for check in range(1, CONDITIONAL_CHECKS + 1):
+            start = time.perf_counter()
+            G, _, _ = train_dcgan(pool[0], pool[1], settings, seed, device,
+                                  steps=steps * check // CONDITIONAL_CHECKS,
+                                  checkpoint_dir=folder)  # resumes from the previous check
+            seconds += time.perf_counter() - start
+            acc, per_class = conditional_accuracy(G, evaluator, settings.n_samples, seed + 100)
+            fids = (per_class_fid(G, pool[0], pool[1], evaluator, settings.n_samples // 10,
+                                  seed + 200) if check == CONDITIONAL_CHECKS else [None] * 10)
+            rows += [{"width": width, "batch_size": batch_size, "seed": seed,
+                      "steps": steps * check // CONDITIONAL_CHECKS, "digit": c,
+                      "accuracy": per_class[c].item(), "fid": fids[c],
+                      "overall_accuracy": acc, "train_seconds": seconds} for c in range(10)]
+    if seed == 0:
+        torch.save({k: v.cpu() for k, v in G.state_dict().items()},
+                   out / f"applications_cgan_w{width}.pt")
+    return rows
+
+
+def job(task: tuple) -> tuple[str, list[dict]]:
+    """Run one task in a worker process; return ``(csv name, rows)``."""
+    kind, arg, seed, settings, data_path, device, out, cond_steps = task
+    torch.set_num_threads(1)
+    pool, test = data_split(*load(data_path))
+    if kind == "conditional":
+        return kind, conditional_job(pool, settings, seed, device, Path(out), cond_steps, *arg)
+    evaluator = mnist_evaluator(device)
+    if kind == "augmentation":
+        return kind, [augmentation_run(pool, test, arg, settings, seed, evaluator, device)]
+    if kind == "pix2pix":
+        return kind, pix2pix_run(pool, test, settings, seed, evaluator, device)
+    return kind, [anomaly_run(pool, test, arg, settings, seed, device)]
+
+
+def append(path: Path, rows: list[dict], extra: dict) -> None:
+    rows = [{**row, **extra} for row in rows]
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("book/results"))
+    parser.add_argument("--data", default=None, help="torch.save((x, y)) file of the digits")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--tiny", action="store_true", help="2 seeds, a few steps: a check")
+    args = parser.parse_args()
+    device = str(get_device(args.device))
+    settings, seeds, cond_steps = Settings(), SEEDS, CONDITIONAL_STEPS
+    sizes, classes = SIZES, range(10)
+    if args.tiny:
+        settings = replace(settings, gan_steps=20, classifier_steps=20, pix2pix_steps=20,
+                           anogan_steps=5, n_samples=200)
+        seeds, cond_steps, sizes, classes = (0, 1), 24, SIZES[:1], range(2)
+    args.out.mkdir(parents=True, exist_ok=True)
+    common = (settings, args.data, device, str(args.out), cond_steps)
+    tasks = [("conditional", setup, s, *common) for setup in CONDITIONAL_SETUPS[::-1]
+             for s in seeds]
+    tasks += [("pix2pix", None, s, *common) for s in seeds]
+    tasks += [("augmentation", n, s, *common) for n in sizes for s in seeds]
+    tasks += [("anomaly", c, s, *common) for s in seeds for c in classes]
+    name = (torch.cuda.get_device_name(0) if device.startswith("cuda")
+            else f"cpu ({os.cpu_count()} cores, {platform.machine()})")
+    extra = {"device": name, "workers": args.workers}
+    print(f"{len(tasks)} runs on {name} with {args.workers} workers; settings "
+          f"{settings.to_dict()}, conditional steps {cond_steps}", flush=True)
+    start = time.perf_counter()
+    context = mp.get_context("spawn")
+    with context.Pool(args.workers) as workers:
+        for done, (kind, rows) in enumerate(workers.imap_unordered(job, tasks), 1):
+            append(args.out / f"applications_{kind}.csv", rows, extra)
+            print(f"[{time.perf_counter() - start:6.0f} s] {done}/{len(tasks)} {kind} "
+                  f"{ {k: v for k, v in rows[-1].items() if k != 'seconds'} }", flush=True)
+    print(f"all done in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
