@@ -38,7 +38,7 @@ def stratified_split(y: torch.Tensor, per_class: int, seed: int,
         num_classes: number of classes.
 
     Returns:
-        ``(chosen, rest)``: two ``(M,) int64`` index tensors into ``y``; ``chosen`` lists
+        Two ``(M,) int64`` index tensors ``(chosen, rest)`` into ``y``; ``chosen`` lists
         class 0's draws first, then class 1's, ...; ``rest`` is in increasing order.
 
     Raises:

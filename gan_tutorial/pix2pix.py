@@ -175,7 +175,7 @@ def pix2pix_g_loss(D: nn.Module | None, x_in: torch.Tensor, x_target: torch.Tens
     the same G trained by L1 alone, the paper's "L1" row of Table 1.
 
     Returns:
-        ``(total, l1)``: 0-dim tensors; ``total`` is differentiable with respect to ``x_out``.
+        0-dim tensors ``(total, l1)``; ``total`` is differentiable with respect to ``x_out``.
 
     Raises:
         ValueError: if ``lambda_l1`` is negative or not finite.
