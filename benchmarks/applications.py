@@ -131,6 +131,8 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--tiny", action="store_true", help="2 seeds, a few steps: a check")
+    parser.add_argument("--only", default="conditional,pix2pix,augmentation,anomaly",
+                        help="comma-separated sections to run (default: all)")
     args = parser.parse_args()
     device = str(get_device(args.device))
     settings, seeds, cond_steps = Settings(), SEEDS, CONDITIONAL_STEPS
@@ -144,8 +146,9 @@ def main() -> None:
     tasks = [("conditional", setup, s, *common) for setup in CONDITIONAL_SETUPS[::-1]
              for s in seeds]
     tasks += [("pix2pix", None, s, *common) for s in seeds]
-    tasks += [("augmentation", n, s, *common) for n in sizes for s in seeds]
+    tasks += [("augmentation", n, s, *common) for s in seeds for n in sizes]
     tasks += [("anomaly", c, s, *common) for s in seeds for c in classes]
+    tasks = [task for task in tasks if task[0] in args.only.split(",")]
     name = (torch.cuda.get_device_name(0) if device.startswith("cuda")
             else f"cpu ({os.cpu_count()} cores, {platform.machine()})")
     extra = {"device": name, "workers": args.workers}

@@ -57,7 +57,7 @@ class Settings:
     width: int = 32
     batch_size: int = 64
     latent_dim: int = 100
-    gan_steps: int = 1_500
+    gan_steps: int = 1_000
     classifier_steps: int = 600
     pix2pix_steps: int = 1_500
     lambda_l1: float = 100.0
@@ -248,8 +248,10 @@ def anomaly_scores(G: nn.Module, D: nn.Module, x_normal: torch.Tensor, x_test: t
     recon)``, scores ``(N,) float32`` on the CPU. ``x_normal`` are the GAN's training digits."""
     anogan, recon = latent_reconstruction_score(G, D, x_test, steps=settings.anogan_steps,
                                                 seed=seed)
+    device = next(G.parameters()).device  # the pixel distances are computed there too
+    nearest = nearest_neighbour_score(x_test.to(device), x_normal.to(device)).cpu()
     return {"D": discriminator_score(D, x_test), "AnoGAN": anogan,
-            "nearest neighbour": nearest_neighbour_score(x_test, x_normal)}, recon
+            "nearest neighbour": nearest}, recon
 
 
 def anomaly_run(pool: tuple[torch.Tensor, torch.Tensor],
