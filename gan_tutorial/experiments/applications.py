@@ -54,14 +54,14 @@ class Settings:
         n_samples: generated images per conditional-accuracy measurement.
     """
 
-    width: int = 32
+    width: int = 16
     batch_size: int = 64
     latent_dim: int = 100
-    gan_steps: int = 1_000
-    classifier_steps: int = 600
+    gan_steps: int = 500
+    classifier_steps: int = 300
     pix2pix_steps: int = 1_500
     lambda_l1: float = 100.0
-    anogan_steps: int = 100
+    anogan_steps: int = 50
     n_samples: int = 10_000
 
     def to_dict(self) -> dict[str, float]:
