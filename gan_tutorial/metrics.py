@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -313,8 +314,48 @@ def evaluate(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator,
     return scores
 
 
-def format_scores(scores: dict[str, float]) -> str:
+def evaluate_draws(fakes: Sequence[torch.Tensor], real: torch.Tensor,
+                   evaluator: MNISTEvaluator, k: int = 3) -> dict[str, tuple[float, float]]:
+    """Every score of :func:`evaluate`, as mean and standard deviation over sample draws.
+
+    One draw of samples gives one value of each score; another draw of the same generator gives
+    another. Report the spread with the score (Lucic et al. 2018, Section 4).
+
+    Args:
+        fakes: two or more independent draws of generated images, each
+            ``(N, 1, 28, 28) float32 in [-1, 1]``, all of the same size as ``real``.
+        real: the reference real images, same format.
+        evaluator: from :func:`mnist_evaluator`.
+        k: neighbours of :func:`precision_recall`.
+
+    Returns:
+        For each key of :func:`evaluate`, ``(mean, sd)`` over the draws (sample standard
+        deviation, ``ddof = 1``), in the units of that score.
+
+    Raises:
+        ValueError: with fewer than two draws, or as :func:`evaluate`.
+    """
+    if len(fakes) < 2:
+        raise ValueError(f"evaluate_draws needs at least two draws of samples, got {len(fakes)}")
+    runs = [evaluate(fake, real, evaluator, k=k) for fake in fakes]
+    spread = {}
+    for key in runs[0]:
+        values = torch.tensor([run[key] for run in runs], dtype=torch.float64)
+        spread[key] = (values.mean().item(), values.std().item())
+    return spread
+
+
+def _number(value: float | tuple[float, float], digits: int) -> str:
+    if isinstance(value, tuple):
+        return f"{value[0]:.{digits}f} ± {value[1]:.{digits}f}"
+    return f"{value:.{digits}f}"
+
+
+def format_scores(scores: Mapping[str, float | tuple[float, float]]) -> str:
     """One line for the scores of :func:`evaluate`, e.g. ``FID 12.3 | IS 9.12 | ...``.
+
+    Scores given as ``(mean, sd)`` pairs (from :func:`evaluate_draws`) print as
+    ``mean ± sd``.
 
     Raises:
         ValueError: if a key of :func:`evaluate` is missing.
@@ -322,9 +363,10 @@ def format_scores(scores: dict[str, float]) -> str:
     missing = {"fid", "inception_score", "precision", "recall", "class_kl"} - set(scores)
     if missing:
         raise ValueError(f"scores lacks {sorted(missing)}; pass what evaluate() returned")
-    return (f"FID {scores['fid']:.1f} | IS {scores['inception_score']:.2f} | "
-            f"precision {scores['precision']:.2f} | recall {scores['recall']:.2f} | "
-            f"class KL {scores['class_kl']:.3f} nats")
+    return (f"FID {_number(scores['fid'], 1)} | IS {_number(scores['inception_score'], 2)} | "
+            f"precision {_number(scores['precision'], 2)} | "
+            f"recall {_number(scores['recall'], 2)} | "
+            f"class KL {_number(scores['class_kl'], 3)} nats")
 
 
 def nearest_neighbours(images: torch.Tensor, train: torch.Tensor,
