@@ -60,8 +60,6 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 #: The file that ``fit(..., checkpoint_dir=...)`` keeps in its folder.
 CHECKPOINT_NAME = "checkpoint.pt"
-#: The lock file :func:`folder_lock` holds in a checkpoint folder.
-LOCK_NAME = ".lock"
 _STATE_KEYS = ("step", "config", "G", "D", "opt_g", "opt_d", "history", "rng")
 # Per-parameter optimiser states that are scalars (Adam's step, NAdam's mu_product, ASGD's
 # eta and mu); every other stored tensor must have its parameter's shape.
@@ -108,7 +106,9 @@ class Checkpoint:
 
         Raises:
             CheckpointError: if the stored weights do not fit G or D (names or shapes differ),
-                or a stored optimiser state does not fit the optimiser given.
+                or a stored optimiser state does not fit the optimiser given (other groups,
+                a per-parameter tensor such as Adam's ``exp_avg`` of another shape than its
+                parameter, non-finite values or hyper-parameters).
         """
         for name, module in (("G", G), ("D", D)):
             _check_fits(self.path, name, module, self.states[name])
@@ -245,7 +245,7 @@ def _feed(digest: Any, value: Any) -> None:
     if isinstance(value, torch.Tensor):
         tensor = value.detach().cpu().contiguous().reshape(-1)
         digest.update(f"tensor {tensor.dtype} {tuple(value.shape)}:".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes())
+        digest.update(tensor.view(torch.uint8).numpy())  # the buffer itself, no copy
     elif isinstance(value, Mapping):
         digest.update(f"dict {len(value)}:".encode())
         for key, item in value.items():
@@ -317,9 +317,9 @@ def _running(pid: int) -> bool:
 def folder_lock(folder: str | Path) -> Iterator[Path]:
     """Hold an exclusive lock on the checkpoint folder ``folder`` while the block runs.
 
-    The lock is ``fcntl.flock`` on the file ``folder / ".lock"`` (created if missing, never
-    deleted); the operating system releases it when the process ends, however it ends, so a
-    killed run leaves no stale lock. :func:`gan_tutorial.train.fit` holds it for the whole run,
+    The lock is ``fcntl.flock`` on the folder itself (no lock file is created); the operating
+    system releases it when the process ends, however it ends, so a killed run leaves no stale
+    lock. :func:`gan_tutorial.train.fit` holds it for the whole run,
     so two runs given the same ``checkpoint_dir`` cannot overwrite each other's checkpoint.
     Where ``fcntl`` does not exist (Windows) nothing is locked: there, do not share a folder.
     The folder is created if missing, which also checks that it can be written.
@@ -336,25 +336,26 @@ def folder_lock(folder: str | Path) -> Iterator[Path]:
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        file = open(folder / LOCK_NAME, "a+b")  # noqa: SIM115 (closed below)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
         raise ValueError(f"checkpoint_dir must be a folder this process can write, got "
                          f"{str(folder)!r}: {type(error).__name__}: "
                          f"{error.strerror or error}") from error
+    if fcntl is None:
+        yield folder
+        return
+    handle = os.open(folder, os.O_RDONLY)
     try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CheckpointLocked(f"the checkpoint folder {folder} is in use by another "
-                                       f"training run (it holds the lock on "
-                                       f"{folder / LOCK_NAME}); wait for it to end, or give "
-                                       f"this run another checkpoint_dir") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CheckpointLocked(f"the checkpoint folder {folder} is in use by another "
+                                   f"training run (it holds the folder's lock); wait for it to "
+                                   f"end, or give this run another checkpoint_dir") from None
         yield folder
     finally:
-        file.close()  # releases the lock
+        os.close(handle)  # releases the lock
 
 
 def load_checkpoint(path: str | Path, G: nn.Module | None = None, D: nn.Module | None = None,

@@ -151,6 +151,7 @@ def test_item02_a_second_run_cannot_use_a_locked_checkpoint_folder(tmp_path) -> 
         holder.wait()
     fit(G, D, images(), tmp_path, steps=2)
     assert load_checkpoint(tmp_path / "checkpoint.pt").step == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # the lock adds no file
 
 
 def test_item02_the_lock_is_exclusive_within_one_process_too(tmp_path) -> None:
