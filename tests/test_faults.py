@@ -115,7 +115,7 @@ def test_item01_the_file_keeps_the_last_good_step_and_the_right_network_is_named
     G, D = tiny()
     opt_g = ExplodesAt(G.parameters(), 3 if network == "G" else 0)
     opt_d = ExplodesAt(D.parameters(), 3 if network == "D" else 0)
-    with pytest.raises(train.TrainingDiverged, match=f"is left as it was") as caught:
+    with pytest.raises(train.TrainingDiverged, match="is left as it was") as caught:
         fit(G, D, images(), tmp_path / "run", (opt_g, opt_d), checkpoint_every=1, steps=5)
     assert (caught.value.step, caught.value.network) == (3, network)
     G2, D2 = tiny(seed=9)
