@@ -240,3 +240,29 @@ def test_new_fields_default_to_todays_behaviour_and_old_dicts_load() -> None:
     old = {key: value for key, value in config.to_dict().items()
            if key not in ("label_smoothing", "replay_size", "ema_decay")}
     assert TrainConfig.from_dict(old) == config
+
+
+# --- the chapter's two figures -----------------------------------------------------------------
+
+def test_curve_with_band_draws_the_curve_and_its_band() -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    from gan_tutorial import plot
+    ax = plot.curve_with_band([1, 2, 3], [10.0, 8.0, 7.0], [1.0, 0.5, 0.0], label="m")
+    assert ax.get_lines()[0].get_ydata().tolist() == [10.0, 8.0, 7.0]
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].max() == 11.0 and band[:, 1].min() == 7.0
+    with pytest.raises(ValueError, match="spread must be >= 0"):
+        plot.curve_with_band([1, 2], [1.0, 2.0], [0.1, -0.1])
+    with pytest.raises(ValueError, match="y must have shape"):
+        plot.curve_with_band([1, 2], [1.0], [0.1, 0.1])
+
+
+def test_grid_heatmap_writes_each_value_and_skips_nan() -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    from gan_tutorial import plot
+    ax = plot.grid_heatmap([[1.0, float("nan")], [3.0, 4.0]], ["a", "b"], ["x", "y"])
+    assert sorted(text.get_text() for text in ax.texts) == ["1", "3", "4"]
+    with pytest.raises(ValueError, match=r"values must have shape \(2, 3\)"):
+        plot.grid_heatmap([[1.0, 2.0]], ["a", "b"], ["x", "y", "z"])
