@@ -27,8 +27,9 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrizations, parametrize
 
-from .validation import check_int, check_ints, check_labels, describe
+from .validation import check_bool, check_int, check_ints, check_labels, describe
 
 MNIST_SHAPE = (1, 28, 28)
 
@@ -416,11 +417,23 @@ class DCGANDiscriminator(nn.Module):
     (Glorot-uniform initialisation, as in the paper's code; :func:`init_dcgan_weights` leaves it
     alone). With the defaults and K = 10, 201,409 parameters.
 
+    **Spectral normalisation** (``spectral_norm=True``; Miyato et al. 2018, Eq. 8 and
+    Algorithm 1): every convolution and the final linear layer compute with ``W / sigma(W)``,
+    ``sigma`` the largest singular value estimated by one step of power iteration per forward
+    pass in training mode (``torch.nn.utils.parametrizations.spectral_norm``), so each layer is
+    1-Lipschitz and so is D (LeakyReLU is too). The trainable tensor of such a layer is
+    ``layer.parametrizations.weight.original``. **Without BatchNorm** (``batch_norm=False``)
+    D's hidden convolutions get a bias instead, and each sample's output depends on that
+    sample only, as the gradient penalties (WGAN-GP, R1) assume; Miyato et al.'s and
+    Gulrajani et al.'s critics have no BatchNorm either.
+
     Args:
         channels: image channels C, >= 1.
         image_size: side H = W of the images, one of ``DCGAN_LAYOUTS`` (28, 32, 64).
         width: channels of the first feature map, >= 1.
         num_classes: number of classes K >= 1 to condition on, or None (unconditional).
+        batch_norm: BatchNorm after the hidden convolutions (Radford et al.'s D, the default).
+        spectral_norm: spectral normalisation of every convolution and linear layer.
 
     Input ``x``: ``(B, C, H, W)`` float in ``[-1, 1]``; ``y``: ``(B,) int64 in [0, K)`` if
     conditional, else None. Output: logits ``(B,)`` float, unbounded.
@@ -432,17 +445,25 @@ class DCGANDiscriminator(nn.Module):
     """
 
     def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64,
-                 num_classes: int | None = None) -> None:
+                 num_classes: int | None = None, batch_norm: bool = True,
+                 spectral_norm: bool = False) -> None:
         super().__init__()
         self.img_shape, base, ladder = _dcgan_layout(image_size, channels, width)
         self.num_classes = _check_num_classes(num_classes)
+        check_bool("batch_norm", batch_norm)
+        check_bool("spectral_norm", spectral_norm)
         ladder = ladder[::-1]  # width, 2 * width, ...
         layers: list[nn.Module] = [_down(self.img_shape[0], ladder[0], bias=True),
                                    nn.LeakyReLU(0.2)]
         for n_in, n_out in itertools.pairwise(ladder):
-            layers += [_down(n_in, n_out), nn.BatchNorm2d(n_out), nn.LeakyReLU(0.2)]
+            norm = [nn.BatchNorm2d(n_out)] if batch_norm else []
+            layers += [_down(n_in, n_out, bias=not batch_norm), *norm, nn.LeakyReLU(0.2)]
         features = ladder[-1] * base * base
         self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(features, 1))
+        if spectral_norm:
+            for layer in self.net:
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    parametrizations.spectral_norm(layer)
         self.embed = _label_embedding(self.num_classes, features, glorot=True)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -456,13 +477,17 @@ def init_dcgan_weights(module: nn.Module) -> None:
     Radford et al. 2015, Section 4: "All weights were initialized from a zero-centered Normal
     distribution with standard deviation 0.02." Convolution, transposed-convolution and linear
     weights ~ N(0, 0.02), their biases 0; BatchNorm scale gamma ~ N(1, 0.02) and shift beta 0
-    (the convention of the reference implementations). Other modules are left alone.
+    (the convention of the reference implementations). Other modules are left alone. A
+    spectrally normalised layer gets its trainable ``original`` weight drawn instead (the
+    normalisation then rescales it).
 
     Args:
         module: any module; only the layers above are changed, in place.
     """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        weight = (module.parametrizations.weight.original
+                  if parametrize.is_parametrized(module, "weight") else module.weight)
+        nn.init.normal_(weight, mean=0.0, std=0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.BatchNorm2d):

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import Dataset, IterableDataset
 from tqdm.auto import tqdm
 
@@ -44,7 +45,9 @@ from .validation import (
     IMAGE_RANGE_TOLERANCE,
     check_finite,
     check_images,
+    check_int,
     check_labels,
+    check_number,
     describe,
 )
 
@@ -162,7 +165,8 @@ def _readings(values: Mapping[str, float]) -> str:
 
 def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
            x_fake: torch.Tensor, loss: str = "nonsaturating", y: torch.Tensor | None = None,
-           lambda_gp: float = 10.0, r1_gamma: float = 0.0) -> dict[str, torch.Tensor]:
+           lambda_gp: float = 10.0, r1_gamma: float = 0.0,
+           label_smoothing: float = 0.0) -> dict[str, torch.Tensor]:
     """One discriminator update: descend D's loss on a minibatch (Goodfellow et al. 2014, Alg. 1).
 
     The fake images are *detached* here: this step changes D only, so back-propagating into G
@@ -178,6 +182,11 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
             and the fake batch; None for an unconditional D.
         lambda_gp: gradient-penalty weight, used by ``"wasserstein-gp"`` only, >= 0.
         r1_gamma: R1 weight on real data (Mescheder et al. 2018, Eq. 9), >= 0.
+        label_smoothing: one-sided label smoothing: real target ``1 - label_smoothing``
+            (Salimans et al. 2016), in ``[0, 1)``.
+
+    A loss with ``weight_clip = c > 0`` (``"wasserstein-clip"``) clips D's parameters to
+    ``[-c, c]`` after the update (:func:`clip_weights`).
 
     Returns:
         A dict of 0-dim tensors on D's device, measured before the update -- ``d_loss``,
@@ -188,10 +197,13 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
     spec = get_loss(loss)
     D_y = D if y is None else (lambda x: D(x, y))  # noqa: E731
     total, real_out, fake_out = discriminator_loss(spec, D_y, x_real, x_fake.detach(),
-                                                   lambda_gp, r1_gamma)
+                                                   lambda_gp, r1_gamma,
+                                                   label_smoothing=label_smoothing)
     opt_d.zero_grad(set_to_none=True)
     total.backward()
     opt_d.step()
+    if spec.weight_clip:
+        clip_weights(D, spec.weight_clip)
     real_out, fake_out = real_out.detach().float(), fake_out.detach().float()
     readings = {"d_loss": total.detach(), "real_score": real_out.mean(),
                 "fake_score": fake_out.mean()}
@@ -231,23 +243,112 @@ def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, x_fake: torch.Tensor,
 
 def training_loop(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer,
                   opt_d: torch.optim.Optimizer, batches: Iterator[tuple[torch.Tensor, Any]],
-                  config: TrainConfig, keeper: RunKeeper) -> None:
+                  config: TrainConfig, keeper: RunKeeper,
+                  ema: AveragedModel | None = None) -> None:
     """Goodfellow et al. 2014, Algorithm 1: k = ``config.d_steps`` D updates, then one G update.
 
     ``batches`` yields ``(x_real, y)``: real samples and their labels (``y = None`` for an
     unconditional GAN; a conditional G makes its fakes for the real batch's labels).
     ``keeper`` (:class:`RunKeeper`) numbers the steps and, after each one, records the
-    readings, takes snapshots and checkpoints and stops on NaN or Ctrl-C.
+    readings, takes snapshots and checkpoints and stops on NaN or Ctrl-C. Two stabilisers
+    plug in here: ``config.replay_size`` mixes past fakes into D's batches
+    (:class:`ReplayBuffer`), and ``ema`` (:func:`ema_generator`) averages G after each step.
     """
+    replay = ReplayBuffer(config.replay_size)  # size 0: D sees only the current fakes
     for step in keeper.steps():  # done + 1, ..., config.steps
         for _ in range(config.d_steps):
             x_real, y = next(batches)
             z = torch.randn(len(x_real), config.latent_dim, device=x_real.device)
             x_fake = G(z) if y is None else G(z, y)
-            readings = d_step(D, opt_d, x_real, x_fake, config.loss, y,
-                              config.lambda_gp, config.r1_gamma)
+            readings = d_step(D, opt_d, x_real, replay.mix(x_fake, y), config.loss, y,
+                              config.lambda_gp, config.r1_gamma, config.label_smoothing)
         readings |= g_step(D, opt_g, x_fake, config.loss, y)  # on the last fake batch
+        if ema is not None:
+            ema.update_parameters(G)
         keeper.after_step(step, readings)
+
+
+def clip_weights(D: nn.Module, c: float) -> None:
+    """Clip every parameter of D to ``[-c, c]``, in place (Arjovsky et al. 2017, Algorithm 1,
+    line 7: the crude way of the WGAN paper to keep the critic K-Lipschitz for some K).
+
+    Raises:
+        ValueError: if ``c`` is not a finite number > 0.
+    """
+    c = check_number("c", c, minimum=0, above=True)
+    with torch.no_grad():
+        for p in D.parameters():
+            p.clamp_(-c, c)
+
+
+class ReplayBuffer:
+    """Experience replay of past generated images for D (Shrivastava et al. 2017, Section 2.3).
+
+    D can forget what G did a while ago, and G can then return to it. The buffer keeps up to
+    ``capacity`` past fakes. Until it is full, :meth:`mix` stores the current fakes and returns
+    them unchanged. Once it is full, D's fake batch is the first half of the current fakes
+    plus as many images drawn at random from the buffer, and the current batch's other half
+    replaces random entries (the paper's ``b/2`` from the history, ``b/2`` current). The
+    random draws use torch's global random state. The buffer is not saved in checkpoints.
+
+    Args:
+        capacity: images the buffer holds, >= 0; 0 turns replay off (:meth:`mix` returns its
+            input).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = check_int("capacity", capacity, minimum=0)
+        self.images: torch.Tensor | None = None  # (n <= capacity, ...) detached fakes
+
+    def mix(self, x_fake: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """D's fake batch for ``x_fake (B, ...)``: ``x_fake`` itself while the buffer fills
+        (or when replay is off); once it is full, the first ``B - B // 2`` current fakes
+        followed by ``B // 2`` past ones from the buffer.
+
+        Returns:
+            A tensor of ``x_fake``'s shape; past images in it are detached.
+
+        Raises:
+            ValueError: if replay is on and labels ``y`` are given (replay of conditional
+                fakes would need their labels; not supported).
+        """
+        if not self.capacity:
+            return x_fake
+        if y is not None:
+            raise ValueError("experience replay (replay_size > 0) supports unconditional GANs "
+                             "only; set replay_size=0 for a conditional G and D")
+        new = x_fake.detach()
+        if self.images is None or len(self.images) < self.capacity:
+            kept = new if self.images is None else torch.cat([self.images, new])
+            self.images = kept[:self.capacity].clone()
+            return x_fake
+        half = len(new) // 2
+        drawn = torch.randint(self.capacity, (half,), device=new.device)
+        mixed = torch.cat([x_fake[:len(new) - half], self.images[drawn]])
+        slots = torch.randperm(self.capacity, device=new.device)[:half]
+        self.images[slots] = new[len(new) - half:]
+        return mixed
+
+
+def ema_generator(G: nn.Module, decay: float) -> AveragedModel:
+    """An exponential moving average of G's weights, to sample from (Yazici et al. 2019).
+
+    ``theta_ema <- decay * theta_ema + (1 - decay) * theta_G`` after every generator step
+    (pass it to :func:`fit` as ``ema=``); it starts as a copy of G. BatchNorm's running
+    statistics are averaged the same way (``use_buffers=True``). Built on
+    ``torch.optim.swa_utils.AveragedModel``; the averaged G is ``ema.module``, sampled like
+    any G (e.g. ``sample(ema.module, n)``). Yazici et al. use decay 0.9999 over 100,000s of
+    steps; the average spans about ``1 / (1 - decay)`` steps, so short runs need less.
+
+    Args:
+        G: the generator, on the device it trains on.
+        decay: ``beta`` in ``(0, 1)``.
+
+    Raises:
+        ValueError: if ``decay`` is not in ``(0, 1)``.
+    """
+    decay = check_number("decay", decay, 0, 1, above=True, below=True)
+    return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 @contextlib.contextmanager
@@ -381,6 +482,17 @@ def _check_history(history: History, step: int) -> None:
         if not isinstance(values, list) or len(values) not in (0, len(steps)):
             raise ValueError(f"{key} must be a list with one entry per logged step "
                              f"({len(steps)}), got {describe(values)}")
+
+
+def _check_ema(ema: object, config: TrainConfig) -> None:
+    """``ema`` must be an ``AveragedModel`` exactly when ``config.ema_decay > 0``."""
+    if config.ema_decay and not isinstance(ema, AveragedModel):
+        raise ValueError(f"config.ema_decay={config.ema_decay} asks for a moving average of G: "
+                         f"pass ema=ema_generator(G, config.ema_decay) and sample from "
+                         f"ema.module; got ema={describe(ema)}")
+    if not config.ema_decay and ema is not None:
+        raise ValueError("fit got ema= but config.ema_decay is 0: set ema_decay to the decay "
+                         "the average was made with")
 
 
 def _real_batches(data: Any, config: TrainConfig, start: int, device: torch.device,
@@ -642,7 +754,7 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
         device: torch.device | str | None = None, fixed_z: torch.Tensor | None = None,
         checkpoint_dir: str | Path | None = None, resume: bool = True, progress: bool = True,
         optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer] | None = None,
-        ) -> History:
+        ema: AveragedModel | None = None) -> History:
     """Train G and D with :func:`training_loop` (Algorithm 1) and return the :class:`History`.
 
     Minibatches come from :func:`gan_tutorial.data.minibatches` in an order seeded with
@@ -690,6 +802,9 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
         progress: show the progress bar.
         optimizers: ``(opt_g, opt_d)``; default fused Adam with ``config.lr_g``/``lr_d`` and
             betas ``(config.beta1, config.beta2)``. On resume their states are replaced.
+        ema: the moving average of G that ``config.ema_decay > 0`` asks for, made by
+            ``ema_generator(G, config.ema_decay)``; updated after every step and moved to
+            ``device``. Not saved in checkpoints (after a resume it restarts from G).
 
     Returns:
         The :class:`History` (on resume it includes the steps before the checkpoint).
@@ -716,11 +831,14 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
                          f"TrainConfig(**settings)")
     num_classes = _num_classes(G, D)
     _check_data(data, config.batch_size, num_classes)
+    _check_ema(ema, config)
     if optimizers is not None:
         _check_optimizers(G, D, optimizers)
     if isinstance(data, Dataset) and not isinstance(data, torch.Tensor):
         data = _CheckedItems(data)
     device = get_device() if device is None else torch.device(device)
+    if ema is not None:
+        ema.to(device)
     path = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
     # one run per checkpoint folder; taking the lock also checks that the folder can be written
     with folder_lock(path.parent) if path is not None else contextlib.nullcontext():
@@ -740,5 +858,5 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
         batches = _real_batches(data, config, done * config.d_steps, device,
                                 num_classes is not None)
         with keeper.running():
-            training_loop(G_fast, D_fast, opt_g, opt_d, batches, config, keeper)
+            training_loop(G_fast, D_fast, opt_g, opt_d, batches, config, keeper, ema)
     return keeper.history
