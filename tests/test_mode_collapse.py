@@ -96,7 +96,7 @@ def test_each_stacked_seed_gets_the_gradient_it_would_get_alone(method: Method) 
     x_fake = torch.randn(S, B * method.pack, 2)
     z = torch.randn(S, B * method.pack, TINY.latent_dim)
     _d_loss(method, D, x_real, x_fake, torch.Generator().manual_seed(5)).backward()
-    d_grads = {name: p.grad.clone() for name, p in D.params.items()}
+    d_grads = {name: g.clone() for name, g in D.unflatten(D.flat.grad).items()}
     _g_loss(method, D(G(z))).backward()
     eps = torch.rand(S * B, 1, generator=torch.Generator().manual_seed(5)).view(S, B, 1)
     for s in range(S):
@@ -115,7 +115,8 @@ def test_each_stacked_seed_gets_the_gradient_it_would_get_alone(method: Method) 
         D_s.zero_grad()
         loss.g_loss(D_s(G_s(z[s]))).backward()
         for name, p in G_s.named_parameters():
-            assert torch.allclose(G.params[name].grad[s], p.grad, rtol=1e-5, atol=1e-6), name
+            g_grads = G.unflatten(G.flat.grad)
+            assert torch.allclose(g_grads[name][s], p.grad, rtol=1e-5, atol=1e-6), name
 
 
 def test_run_protocol_gives_the_same_runs_with_two_workers() -> None:
