@@ -479,7 +479,7 @@ def run_plan(plan: Sequence[tuple[str, Method, int]], protocol: Protocol = Proto
         same = dataclasses.replace(method, name=first.name, lr=first.lr, betas=first.betas)
         if same != first:
             raise ValueError(f"the methods of one plan may differ only in name, lr and "
-                             f"beta1, got {first} and {method}")
+                             f"betas, got {first} and {method}")
     data = torch.stack([DATASETS[name][0](protocol.n_train,
                                           generator=torch.Generator().manual_seed(seed))
                         for name, _, seed in plan]).to(device)

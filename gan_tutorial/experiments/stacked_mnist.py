@@ -92,6 +92,20 @@ def stack_triples(digits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return digits[index, 0]
 
 
+def pack_images(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """PacGAN's packing of images: ``(B * m, C, H, W) -> (B, m * C, H, W)``.
+
+    Images ``m i .. m i + m - 1`` are concatenated along the channels into pack i (Lin et al.
+    2018, Section 5.2: "we concatenate m samples along the channel dimension").
+
+    Raises:
+        ValueError: if ``x`` is not 4-D or its length is not a multiple of ``pack``.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or len(x) % pack:
+        raise ValueError(f"x must be (B * {pack}, C, H, W), got {describe(x)}")
+    return x.reshape(len(x) // pack, pack * x.shape[1], *x.shape[2:])
+
+
 def random_triples(n: int, n_digits: int, generator: torch.Generator) -> torch.Tensor:
     """``(n, 3)`` int64 indices drawn uniformly, with replacement, from ``range(n_digits)``."""
     return torch.randint(check_int("n_digits", n_digits, minimum=1),
@@ -167,7 +181,7 @@ def train_stacked(setting: StackedSetting, digits: torch.Tensor, seed: int,
     n = setting.batch_size * m
 
     def packed_D(x: torch.Tensor) -> torch.Tensor:
-        return D(x.reshape(-1, 3 * m, 28, 28))
+        return D(pack_images(x, m))
 
     start, step = time.perf_counter(), 0
     for step in range(1, setting.steps + 1):
