@@ -20,6 +20,8 @@ record the steps they got). Files written to ``--out-dir`` as jobs finish:
   protocol ``search`` rows are the tuning runs.
 * ``mode_collapse_curves.csv``: the scores of every run at its checkpoints.
 * ``mode_collapse_samples.pt``: the 2,500 scored samples of every reported run.
+* ``mode_collapse_figure_samples.pt``: the samples of the median and the worst seed of each
+  row (``--figures-only`` picks them again from the files of an earlier run).
 * ``stacked_mnist.csv``: one row per Stacked MNIST run, and the real triples as reference.
 
 Prints the summary (mean ± s.e. per dataset, method and protocol) and the wall time.
@@ -194,6 +196,33 @@ def _real_triples_row(digits: torch.Tensor, labels: torch.Tensor, n: int,
              "device": device}]
 
 
+def figure_samples(out_dir: Path) -> Path:
+    """Keep the samples of the median and the worst seed of every row, for the figures.
+
+    A run's score is ``modes / K * HQ`` (the search's criterion); per (dataset, method,
+    protocol) the median seed is the lower median of the seeds sorted by score, the worst the
+    lowest score (ties: the lower seed). Writes ``mode_collapse_figure_samples.pt``: a dict
+    ``"dataset|method|protocol|median"`` (or ``"|worst"``) -> ``{"seed": int, "samples": (2500, 2)
+    float16}`` (half precision is ample for a scatter plot and halves the file).
+    """
+    runs = pd.read_csv(out_dir / "mode_collapse_runs.csv")
+    runs = runs[runs.protocol != "search"].copy()
+    samples = torch.load(out_dir / "mode_collapse_samples.pt")
+    runs["score"] = runs.modes / runs.dataset.map(
+        {name: len(centers) for name, (_, centers, _) in mc.DATASETS.items()}) * runs.hq / 100
+    kept = {}
+    for (dataset, method, protocol), group in runs.groupby(["dataset", "method", "protocol"]):
+        ranked = group.sort_values(["score", "seed"])
+        for which, row in (("median", ranked.iloc[(len(ranked) - 1) // 2]),
+                           ("worst", ranked.iloc[0])):
+            key = f"{dataset}|{method}|{protocol}|{int(row.seed)}"
+            kept[f"{dataset}|{method}|{protocol}|{which}"] = {
+                "seed": int(row.seed), "samples": samples[key].to(torch.float16)}
+    path = out_dir / "mode_collapse_figure_samples.pt"
+    torch.save(kept, path)
+    return path
+
+
 def main() -> None:  # noqa: C901  (a script: the job loop reads best in one piece)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -216,7 +245,12 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
     parser.add_argument("--tf32", action="store_true", help="TF32 matmuls on CUDA")
     parser.add_argument("--tiny", action="store_true", help="tiny sizes, for a quick check")
     parser.add_argument("--out-dir", default="mode_collapse_results")
+    parser.add_argument("--figures-only", action="store_true",
+                        help="only pick the figure samples from the files in --out-dir")
     args = parser.parse_args()
+    if args.figures_only:
+        print(f"wrote {figure_samples(Path(args.out_dir))}")
+        return
     if args.tiny:
         args.every = min(args.every, 10)
     study = Study(args)
@@ -281,6 +315,7 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
         seeds=("seed", "size"), modes=("modes", "mean"), modes_se=("modes", "sem"),
         hq=("hq", "mean"), hq_se=("hq", "sem"), steps=("steps", "min"))
     print(summary.round(3).to_string())
+    figure_samples(study.out)
     print(f"wall time {time.perf_counter() - study.start:.0f} s on {args.device}; "
           f"wrote {study.out}", flush=True)
 
