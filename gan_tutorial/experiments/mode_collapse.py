@@ -240,6 +240,22 @@ PAPER: dict[str, tuple[Method, Protocol]] = {
 }
 
 
+#: PacGAN's Table 1 (Lin et al. 2018, 10 trials, mean and s.e.), keyed by (dataset, method),
+#: values (modes, modes s.e., HQ %, HQ s.e., reverse KL, KL s.e.).
+PACGAN_TABLE1: dict[tuple[str, str], tuple[float, ...]] = {
+    ("ring", "GAN"): (6.3, 0.5, 98.2, 0.2, 0.45, 0.09),
+    ("ring", "ALI"): (6.6, 0.3, 97.6, 0.4, 0.36, 0.04),
+    ("ring", "PacGAN2"): (7.9, 0.1, 95.6, 2.0, 0.07, 0.03),
+    ("ring", "PacGAN3"): (7.8, 0.1, 97.7, 0.3, 0.10, 0.02),
+    ("ring", "PacGAN4"): (7.8, 0.1, 95.9, 1.4, 0.07, 0.02),
+    ("grid", "GAN"): (17.3, 0.8, 94.8, 0.7, 0.70, 0.07),
+    ("grid", "ALI"): (24.1, 0.4, 95.7, 0.6, 0.14, 0.03),
+    ("grid", "PacGAN2"): (23.8, 0.7, 91.3, 0.8, 0.13, 0.04),
+    ("grid", "PacGAN3"): (24.6, 0.4, 94.2, 0.4, 0.06, 0.02),
+    ("grid", "PacGAN4"): (24.8, 0.2, 93.6, 0.6, 0.04, 0.01),
+}
+
+
 def search_space(n: int = 6, seed: int = 0) -> list[tuple[float, float]]:
     """Protocol 2's random search: ``n`` settings (lr, beta1), the same for every method.
 
