@@ -219,6 +219,17 @@ def _point_mlp(sizes: Sequence[int], activation: str) -> list[nn.Module]:
     return [make() if isinstance(layer, nn.LeakyReLU) else layer for layer in _mlp(sizes)]
 
 
+def _packs(x: torch.Tensor, data_dim: int, pack: int) -> torch.Tensor:
+    """Points ``(B, data_dim)`` -> packs ``(B // pack, pack * data_dim)``: rows ``0..m-1`` form
+    pack 0, and so on (PacGAN, Lin et al. 2018, Section 3). Raises ``ValueError`` on a bad
+    shape or a B that is not a multiple of ``pack``."""
+    _check_input("D", "points", x, (data_dim,))
+    if x.shape[0] % pack:
+        raise ValueError(f"D packs {pack} samples per decision, so it expected a "
+                         f"number of points divisible by {pack}, got {x.shape[0]}")
+    return x.reshape(x.shape[0] // pack, pack * data_dim)
+
+
 class PointGenerator(nn.Module):
     """Fully connected generator G for low-dimensional points: z -> x in R^data_dim.
 
@@ -302,11 +313,7 @@ class PointDiscriminator(nn.Module):
         self.net = nn.Sequential(*_point_mlp(sizes, activation), nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input("D", "points", x, (self.data_dim,))
-        if x.shape[0] % self.pack:
-            raise ValueError(f"D packs {self.pack} samples per decision, so it expected a "
-                             f"number of points divisible by {self.pack}, got {x.shape[0]}")
-        return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(1)
+        return self.net(_packs(x, self.data_dim, self.pack)).squeeze(1)
 
 
 
@@ -406,11 +413,7 @@ class MaxoutPointDiscriminator(nn.Module):
                                  nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input("D", "points", x, (self.data_dim,))
-        if x.shape[0] % self.pack:
-            raise ValueError(f"D packs {self.pack} samples per decision, so it expected a "
-                             f"number of points divisible by {self.pack}, got {x.shape[0]}")
-        return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(1)
+        return self.net(_packs(x, self.data_dim, self.pack)).squeeze(1)
 
 # --- DCGAN (Radford et al. 2015) -------------------------------------------------------------
 
