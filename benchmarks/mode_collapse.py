@@ -85,14 +85,29 @@ def _row(run: mc.Run, method: mc.Method, protocol: mc.Protocol, protocol_name: s
             "wall_seconds": round(run.seconds, 1), "device": device}
 
 
-def _best_settings(runs: list[mc.Run]) -> dict[str, tuple[float, float]]:
-    """Per dataset, the (lr, beta1) with the highest mean of ``modes / K * HQ``."""
-    frame = pd.DataFrame([{"dataset": r.dataset, "lr": r.lr, "beta1": r.betas[0],
-                           "score": r.modes / len(mc.DATASETS[r.dataset][1]) * r.hq_fraction}
-                          for r in runs])
-    means = frame.groupby(["dataset", "lr", "beta1"])["score"].mean().reset_index()
+def _cost(job: tuple) -> float:
+    """Rough relative wall time of a job: G steps times D updates (times 2 with a penalty)."""
+    _, _, plan, protocol = job
+    method = plan[0][1]
+    return protocol.steps * method.d_steps * (2 if method.lambda_gp or method.r1_gamma else 1)
+
+
+def best_settings(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Per dataset, the (lr, beta1) with the highest mean of ``modes / K * HQ``.
+
+    ``frame`` has the columns dataset, lr, beta1, modes and hq (in %), one row per tuning run.
+    """
+    K = frame.dataset.map({name: len(c) for name, (_, c, _) in mc.DATASETS.items()})
+    scored = frame.assign(score=frame.modes / K * frame.hq / 100)
+    means = scored.groupby(["dataset", "lr", "beta1"])["score"].mean().reset_index()
     best = means.loc[means.groupby("dataset")["score"].idxmax()]
     return {row.dataset: (row.lr, row.beta1) for row in best.itertuples()}
+
+
+def _best_settings(runs: list[mc.Run]) -> dict[str, tuple[float, float]]:
+    return best_settings(pd.DataFrame([{"dataset": r.dataset, "lr": r.lr, "beta1": r.betas[0],
+                                        "modes": r.modes, "hq": 100 * r.hq_fraction}
+                                       for r in runs]))
 
 
 def _plans(args: argparse.Namespace) -> dict[str, tuple[mc.Method, mc.Protocol]]:
@@ -117,24 +132,52 @@ class Study:
         self.out.mkdir(parents=True, exist_ok=True)
         self.methods = _plans(args)
         self.seeds = list(range(args.seeds))
-        self.settings = mc.search_space(args.search)
+        self.settings = mc.search_space(args.search) if args.search else []
         self.samples: dict[str, torch.Tensor] = {}
         self.start = time.perf_counter()
 
     def first_jobs(self) -> list[tuple[float, tuple]]:
         jobs = []
         for name, (method, protocol) in self.methods.items():
+            if self.args.methods and name not in self.args.methods:
+                continue
             paper = [(d, method, s) for d in DATASETS for s in self.seeds]
             search = [(d, mc.tuned(method, lr, b1), s) for d in DATASETS
                       for lr, b1 in self.settings for s in TUNING_SEEDS[:self.args.tuning_seeds]]
             cost = protocol.steps * method.d_steps * (2 if method.r1_gamma
                                                       or method.lambda_gp else 1)
-            if method.optimizer == "adam":  # one stacked model for both
+            if not search:  # --search 0: protocol 1 only
+                jobs.append((cost, (name, "paper", paper, protocol)))
+            elif method.optimizer == "adam":  # one stacked model for both
                 jobs.append((2 * cost, (name, "paper+search", paper + search, protocol)))
             else:
                 jobs.append((2 * cost, (name, "search", search, protocol)))
                 jobs.append((1.5 * cost, (name, "paper", paper, protocol)))
         return sorted(jobs, key=lambda job: -job[0])
+
+    def earlier_jobs(self) -> list[tuple]:
+        """Jobs that reuse an earlier run (``--finals-from``): for every method not in
+        ``--methods``, protocol 2's final runs with the setting its earlier tuning runs picked
+        at step ``--finals-step``, and (``--paper-again``) its protocol-1 runs again."""
+        if not self.args.finals_from:
+            return []
+        curves = pd.read_csv(Path(self.args.finals_from) / "mode_collapse_curves.csv")
+        tuning = curves[(curves.protocol == "search") & (curves.step == self.args.finals_step)]
+        jobs = []
+        for name, (method, protocol) in self.methods.items():
+            if name in self.args.methods:
+                continue
+            if name in self.args.paper_again:
+                plan = [(d, method, s) for d in DATASETS for s in self.seeds]
+                jobs.append((name, "paper", plan, protocol))
+            best = best_settings(tuning[tuning.method == name])
+            print(f"{name}: picked {best} at step {self.args.finals_step}", flush=True)
+            if sorted(best) != sorted(DATASETS):
+                print(f"{name}: no tuning runs to pick from", flush=True)
+                continue
+            plan = [(d, mc.tuned(method, *best[d]), s) for d in DATASETS for s in self.seeds]
+            jobs.insert(0, (name, "equal-budget", plan, protocol))
+        return jobs
 
     def final_job(self, name: str, search_runs: list[mc.Run]) -> tuple:
         method, protocol = self.methods[name]
@@ -223,13 +266,31 @@ def figure_samples(out_dir: Path) -> Path:
     return path
 
 
+def merge(folders: list[Path], out_dir: Path) -> None:
+    """Put the files of several calls into ``out_dir``: CSV rows concatenated with a ``call``
+    column (1, 2, ...), figure samples of later calls replacing earlier ones, logs joined."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("mode_collapse_runs.csv", "mode_collapse_curves.csv", "stacked_mnist.csv"):
+        frames = [pd.read_csv(f / name).assign(call=i) for i, f in enumerate(folders, 1)
+                  if (f / name).exists()]
+        if frames:
+            pd.concat(frames).to_csv(out_dir / name, index=False, float_format="%.5g")
+    picks: dict = {}
+    for folder in folders:
+        picks.update(torch.load(folder / "mode_collapse_figure_samples.pt"))
+    torch.save(picks, out_dir / "mode_collapse_figure_samples.pt")
+    logs = [f"call {i}:\n" + (f / "log.txt").read_text() for i, f in enumerate(folders, 1)]
+    (out_dir / "mode_collapse_log.txt").write_text("\n".join(logs))
+
+
 def main() -> None:  # noqa: C901  (a script: the job loop reads best in one piece)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workers", type=int, default=4, help="processes for the 2-D study")
     parser.add_argument("--seeds", type=int, default=10, help="reported seeds 0..N-1")
     parser.add_argument("--tuning-seeds", type=int, default=2, help="seeds 100, 101, ...")
-    parser.add_argument("--search", type=int, default=6, help="(lr, beta1) settings tried")
+    parser.add_argument("--search", type=int, default=6,
+                        help="(lr, beta1) settings tried; 0: protocol 1 only")
     parser.add_argument("--steps", type=int, default=10_000, help="G steps (GAN, PacGAN, R1)")
     parser.add_argument("--wgan-steps", type=int, default=4_000, help="G steps of WGAN-GP")
     parser.add_argument("--every", type=int, default=1_000, help="checkpoint spacing")
@@ -245,14 +306,30 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
     parser.add_argument("--tf32", action="store_true", help="TF32 matmuls on CUDA")
     parser.add_argument("--tiny", action="store_true", help="tiny sizes, for a quick check")
     parser.add_argument("--out-dir", default="mode_collapse_results")
+    parser.add_argument("--methods", default="", help="comma-separated: only these methods "
+                        "(default: all of PAPER)")
+    parser.add_argument("--finals-from", default=None, help="a folder of an earlier run: the "
+                        "other methods get protocol 2's final runs from its tuning runs")
+    parser.add_argument("--finals-step", type=int, default=2_000,
+                        help="the checkpoint of the earlier tuning runs that picks the setting")
+    parser.add_argument("--paper-again", default="", help="comma-separated methods whose "
+                        "protocol-1 runs are repeated with --finals-from")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                        help="only merge the files of these earlier calls into --out-dir")
     parser.add_argument("--figures-only", action="store_true",
                         help="only pick the figure samples from the files in --out-dir")
     args = parser.parse_args()
+    if args.merge:
+        merge([Path(folder) for folder in args.merge], Path(args.out_dir))
+        print(f"merged {args.merge} into {args.out_dir}")
+        return
     if args.figures_only:
         print(f"wrote {figure_samples(Path(args.out_dir))}")
         return
     if args.tiny:
         args.every = min(args.every, 10)
+    args.methods = [m for m in args.methods.split(",") if m]
+    args.paper_again = [m for m in args.paper_again.split(",") if m]
     study = Study(args)
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(args.workers, mp_context=context, initializer=_setup,
@@ -273,7 +350,8 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
         for setting, seed in _stacked_jobs(args):
             stacked[stacked_pool.submit(_job_stacked, setting, digits, seed, n,
                                         args.device)] = f"{setting.name} seed {seed}"
-    queue = [job for _, job in study.first_jobs()]
+    queue = [job for _, job in study.first_jobs()] + study.earlier_jobs()
+    queue.sort(key=lambda job: -_cost(job))  # the longest first
     running: dict = {}
     stacked_rows: list[dict] = []
     while queue or running or stacked:
