@@ -194,7 +194,8 @@ class Study:
                      else "paper" if protocol_name.startswith("paper") else protocol_name)
             if label == "search":
                 search.append(run)
-            rows.append(_row(run, method, protocol, label, self.args.device))
+            tuned = mc.tuned(method, run.lr, run.betas[0]) if label != "paper" else method
+            rows.append(_row(run, tuned, protocol, label, self.args.device))
             curves += [{"dataset": run.dataset, "method": name, "protocol": label,
                         "seed": run.seed, "lr": run.lr, "beta1": run.betas[0], "step": step,
                         "modes": modes, "hq": round(100 * hq, 2), "reverse_kl": kl}
