@@ -56,11 +56,12 @@ COLUMNS = ("dataset", "method", "seeds", "modes_mean", "modes_se", "hq_mean", "h
 LOSS_NAMES = ("saturating", "nonsaturating", "wasserstein-gp")
 
 
-#: Optimisers of :class:`Method`: Adam (Kingma & Ba 2015) and RMSProp (Tieleman & Hinton 2012).
+#: The optimisers of a :class:`Method`, Adam (Kingma & Ba 2015) and RMSProp (Tieleman &
+#: Hinton 2012).
 OPTIMIZERS = ("adam", "rmsprop")
-#: Network families of :class:`Protocol`: ``"relu-mlp"`` (:class:`PointGenerator` and
-#: :class:`PointDiscriminator` with ReLU) and ``"pacgan"`` (:class:`BatchNormPointGenerator`
-#: and :class:`MaxoutPointDiscriminator` with 5 pieces, Lin et al. 2018, Appendix).
+#: The network families of a :class:`Protocol`, ``"relu-mlp"`` (``PointGenerator`` and
+#: ``PointDiscriminator`` with ReLU) and ``"pacgan"`` (``BatchNormPointGenerator`` and
+#: ``MaxoutPointDiscriminator`` with 5 pieces, Lin et al. 2018, Appendix).
 NETWORKS = ("relu-mlp", "pacgan")
 
 
@@ -197,8 +198,8 @@ class Protocol:
         return f"G {len(g)}x{g[0]} ReLU, D {len(d)}x{d[0]} ReLU"
 
 
-#: The methods of the chapter's first live runs (the small :class:`Protocol` defaults): every
-#: GAN variant uses Adam(3e-3, beta1 = 0, beta2 = 0.99); WGAN-GP uses n_critic = 5 and
+#: The methods of the small :class:`Protocol` defaults (the chapter's earlier live runs).
+#: Every GAN variant uses Adam(3e-3, beta1 = 0, beta2 = 0.99); WGAN-GP uses n_critic = 5 and
 #: Adam(1e-3, (0, 0.9)).
 METHODS: tuple[Method, ...] = (
     Method("GAN (saturating)", loss="saturating", lr=3e-3, betas=(0.0, 0.99)),
@@ -211,22 +212,22 @@ METHODS: tuple[Method, ...] = (
     Method("GAN + R1", r1_gamma=0.1, lr=3e-3, betas=(0.0, 0.99)),
 )
 
-#: PacGAN's 2-D setting (Lin et al. 2018, Appendix, and their released configuration): G
+#: PacGAN's 2-D setting (Lin et al. 2018, Appendix, and their released configuration). G
 #: 4 x 400 ReLU + BatchNorm, D 3 x 200 maxout with 5 pieces, N(0, 0.02^2) weights, batch 100,
 #: 100,000 training points, constant learning rate. PacGAN trained 400 epochs (400,000 steps);
 #: the study trains fewer (``steps`` is set by the benchmark and written to the CSV).
 PACGAN_PROTOCOL = Protocol(steps=20_000, g_hidden=(400,) * 4, d_hidden=(200,) * 3,
                            networks="pacgan", init_std=0.02, decay=False)
-#: Gulrajani et al.'s toy setting (their released ``gan_toy.py``): G and D 3 x 512 ReLU,
+#: Gulrajani et al.'s toy setting (their released ``gan_toy.py``). G and D 3 x 512 ReLU,
 #: batch 256, constant learning rate (they trained 100,000 G steps).
 WGAN_GP_PROTOCOL = Protocol(steps=10_000, batch_size=256, g_hidden=(512,) * 3,
                             d_hidden=(512,) * 3, decay=False)
 
-#: Protocol 1, each method at its paper's setting: method name -> (method, protocol).
-#: GAN and PacGAN: Adam(1e-4, beta1 = 0.8) (Lin et al. 2018). WGAN-GP: lambda = 10, n_critic
-#: = 5, Adam(1e-4, (0.5, 0.9)) (Gulrajani et al. 2017, Algorithm 1). R1: gamma = 10,
-#: RMSProp(1e-4, alpha = 0.99), the defaults of Mescheder et al.'s released code
-#: (``configs/default.yaml``), on PacGAN's networks.
+#: Protocol 1, each method at its paper's setting, as method name -> (method, protocol).
+#: GAN and PacGAN use Adam(1e-4, beta1 = 0.8) (Lin et al. 2018). WGAN-GP uses lambda = 10,
+#: n_critic = 5, Adam(1e-4, (0.5, 0.9)) (Gulrajani et al. 2017, Algorithm 1). R1 uses
+#: gamma = 10 and RMSProp(1e-4, alpha = 0.99), the defaults of Mescheder et al.'s released
+#: code (``configs/default.yaml``), on PacGAN's networks.
 PAPER: dict[str, tuple[Method, Protocol]] = {
     "GAN (saturating)": (Method("GAN (saturating)", loss="saturating", lr=1e-4,
                                 betas=(0.8, 0.999)), PACGAN_PROTOCOL),

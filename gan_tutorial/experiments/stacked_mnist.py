@@ -28,7 +28,7 @@ from ..models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from ..sampling import evaluating
 from ..validation import check_int, check_number, describe
 
-#: Number of modes of Stacked MNIST: one per triple of digit classes.
+#: The number of modes of Stacked MNIST, one per triple of digit classes.
 NUM_MODES = 1_000
 
 
