@@ -49,7 +49,7 @@ DATASETS: dict[str, tuple[Callable[..., torch.Tensor], torch.Tensor, float]] = {
     "ring": (gaussian_ring, ring_centers(), 0.01),
     "grid": (gaussian_grid, grid_centers(), 0.05),
 }
-#: The columns of the summary table (and of ``book/results/mode_collapse.csv``).
+#: The columns of the table that :func:`summarize` returns.
 COLUMNS = ("dataset", "method", "seeds", "modes_mean", "modes_se", "hq_mean", "hq_se",
            "kl_mean", "kl_se")
 #: The registry losses (:data:`gan_tutorial.losses.LOSSES`) the 2-D comparison uses.
