@@ -201,7 +201,8 @@ def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], x_real: torch.Te
             depend on sample i only (no batch statistics, e.g. no BatchNorm).
         x_real, x_fake: ``(B, ...)`` float, the same shape; ``x_fake`` is detached here.
         lambda_gp: the penalty weight, >= 0.
-        generator: the random stream for ``eps`` (``None``: PyTorch's global one).
+        generator: the random stream for ``eps``, drawn on the generator's device
+            (``None``: PyTorch's global CPU stream).
 
     Returns:
         A scalar tensor >= 0.
@@ -215,7 +216,8 @@ def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], x_real: torch.Te
             or x_real.shape != x_fake.shape:
         raise ValueError("x_real and x_fake must be tensors of the same shape (B, ...)")
     eps = torch.rand(len(x_real), *([1] * (x_real.dim() - 1)), generator=generator,
-                     dtype=x_real.dtype).to(x_real.device)
+                     dtype=x_real.dtype, device=None if generator is None else generator.device
+                     ).to(x_real.device)
     x_hat = eps * x_real.detach() + (1 - eps) * x_fake.detach()
     return lambda_gp * ((_input_gradient_norms(D, x_hat) - 1) ** 2).mean()
 

@@ -220,6 +220,17 @@ def _point_mlp(sizes: Sequence[int], activation: str) -> list[nn.Module]:
     return [make() if isinstance(layer, nn.LeakyReLU) else layer for layer in _mlp(sizes)]
 
 
+def _packs(x: torch.Tensor, data_dim: int, pack: int) -> torch.Tensor:
+    """Points ``(B, data_dim)`` -> packs ``(B // pack, pack * data_dim)``: rows ``0..m-1`` form
+    pack 0, and so on (PacGAN, Lin et al. 2018, Section 3). Raises ``ValueError`` on a bad
+    shape or a B that is not a multiple of ``pack``."""
+    _check_input("D", "points", x, (data_dim,))
+    if x.shape[0] % pack:
+        raise ValueError(f"D packs {pack} samples per decision, so it expected a "
+                         f"number of points divisible by {pack}, got {x.shape[0]}")
+    return x.reshape(x.shape[0] // pack, pack * data_dim)
+
+
 class PointGenerator(nn.Module):
     """Fully connected generator G for low-dimensional points: z -> x in R^data_dim.
 
@@ -303,12 +314,107 @@ class PointDiscriminator(nn.Module):
         self.net = nn.Sequential(*_point_mlp(sizes, activation), nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input("D", "points", x, (self.data_dim,))
-        if x.shape[0] % self.pack:
-            raise ValueError(f"D packs {self.pack} samples per decision, so it expected a "
-                             f"number of points divisible by {self.pack}, got {x.shape[0]}")
-        return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(1)
+        return self.net(_packs(x, self.data_dim, self.pack)).squeeze(1)
 
+
+
+class Maxout(nn.Module):
+    """A linear layer followed by a maxout over ``pieces`` (Goodfellow et al. 2013, Eq. 1).
+
+    ``h_i = max_j (W x + b)_{i, j}`` for ``j < pieces``: each of the ``n_out`` units is the
+    largest of ``pieces`` linear functions of the input, a learned convex piecewise-linear
+    activation. Input ``(B, n_in)`` float; output ``(B, n_out)`` float.
+
+    Raises:
+        ValueError: if a size is not an integer >= 1.
+    """
+
+    def __init__(self, n_in: int, n_out: int, pieces: int) -> None:
+        super().__init__()
+        self.n_out = check_int("n_out", n_out, minimum=1)
+        self.pieces = check_int("pieces", pieces, minimum=1)
+        self.linear = nn.Linear(check_int("n_in", n_in, minimum=1), n_out * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).unflatten(-1, (self.n_out, self.pieces)).amax(-1)
+
+
+class BatchNormPointGenerator(nn.Module):
+    """PacGAN's 2-D generator: ``Linear -> BatchNorm -> ReLU`` hidden layers, linear output.
+
+    Lin et al. 2018 (PacGAN), Appendix, and their released code: four hidden layers of 400
+    units, each a bias-free linear map, batch normalisation and ReLU; a linear output layer with
+    a bias. BatchNorm here keeps no running averages (``track_running_stats=False``): it always
+    normalises with the statistics of the batch it is given, in training and in sampling (PacGAN
+    sampled with running averages; over the 2,500-point evaluation batch the two agree up to
+    sampling noise). This also lets many copies be stacked with ``torch.func.vmap``.
+
+    Args:
+        latent_dim: size of z, >= 1.
+        data_dim: size of each point, >= 1.
+        hidden: widths of the hidden layers (PacGAN: ``(400,) * 4``).
+
+    Input ``z``: ``(B, latent_dim)`` float, B >= 2. Output: points ``(B, data_dim)`` float,
+    unbounded.
+
+    Raises:
+        ValueError: on bad constructor arguments, or if ``z`` is not a float tensor of shape
+            ``(B, latent_dim)``.
+    """
+
+    def __init__(self, latent_dim: int = 2, data_dim: int = 2,
+                 hidden: Sequence[int] = (400, 400, 400, 400)) -> None:
+        super().__init__()
+        self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        self.data_dim = check_int("data_dim", data_dim, minimum=1)
+        self.num_classes = None  # unconditional; every model has the attribute
+        sizes = (self.latent_dim, *check_ints("hidden", hidden))
+        layers: list[nn.Module] = []
+        for n_in, n_out in itertools.pairwise(sizes):
+            layers += [nn.Linear(n_in, n_out, bias=False),
+                       nn.BatchNorm1d(n_out, track_running_stats=False), nn.ReLU()]
+        self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], self.data_dim))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check_input("G", "z", z, (self.latent_dim,))
+        return self.net(z)
+
+
+class MaxoutPointDiscriminator(nn.Module):
+    """PacGAN's 2-D discriminator: :class:`Maxout` hidden layers, one linear output logit.
+
+    Lin et al. 2018 (PacGAN), Appendix, and their released code: three hidden layers of 200
+    maxout units with 5 pieces each, no normalisation. Packing works as in
+    :class:`PointDiscriminator`: consecutive rows ``0..m-1`` form pack 0, and only the first
+    layer grows (``pack * data_dim`` inputs).
+
+    Args:
+        data_dim: size of each point, >= 1.
+        hidden: widths of the hidden layers (PacGAN: ``(200,) * 3``).
+        pack: samples per decision m, >= 1.
+        pieces: linear pieces per maxout unit, >= 1 (PacGAN: 5).
+
+    Input ``x``: ``(B, data_dim)`` float, B a multiple of ``pack``. Output: logits
+    ``(B // pack,)`` float, unbounded.
+
+    Raises:
+        ValueError: on bad constructor arguments, if ``x`` is not a float tensor of shape
+            ``(B, data_dim)``, or if B is not a multiple of ``pack``.
+    """
+
+    def __init__(self, data_dim: int = 2, hidden: Sequence[int] = (200, 200, 200),
+                 pack: int = 1, pieces: int = 5) -> None:
+        super().__init__()
+        self.data_dim = check_int("data_dim", data_dim, minimum=1)
+        self.pack = check_int("pack", pack, minimum=1)
+        self.num_classes = None  # unconditional; every model has the attribute
+        sizes = (self.pack * self.data_dim, *check_ints("hidden", hidden))
+        self.net = nn.Sequential(*(Maxout(n_in, n_out, pieces)
+                                   for n_in, n_out in itertools.pairwise(sizes)),
+                                 nn.Linear(sizes[-1], 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(_packs(x, self.data_dim, self.pack)).squeeze(1)
 
 # --- DCGAN (Radford et al. 2015) -------------------------------------------------------------
 

@@ -362,7 +362,8 @@ def scatter_2d(samples: ArrayLike, centers: ArrayLike | None = None, ax: Axes | 
 
     Args:
         samples: points ``(n, 2)`` (tensor or array), drawn as small blue dots.
-        centers: the mixture's means ``(K, 2)``, drawn as red crosses; ``None`` to leave out.
+        centers: the mixture's means ``(K, 2)``, drawn as thin red crosses beneath the
+            samples; ``None`` to leave out.
         ax: where to draw; a new figure if ``None``.
         title: the axes title.
         size: marker size of the samples, in points^2.
@@ -372,10 +373,12 @@ def scatter_2d(samples: ArrayLike, centers: ArrayLike | None = None, ax: Axes | 
     """
     points = _points("samples", samples)
     ax = _axes(ax, (4, 4))
-    ax.scatter(points[:, 0], points[:, 1], s=size, color="C0", alpha=0.5, linewidths=0)
-    if centers is not None:
+    ax.scatter(points[:, 0], points[:, 1], s=size, color="C0", alpha=0.5, linewidths=0,
+               zorder=2)
+    if centers is not None:  # thin crosses *under* the samples: they must not hide them
         modes = _points("centers", centers)
-        ax.scatter(modes[:, 0], modes[:, 1], s=25, color="C3", marker="x", label="true modes")
+        ax.scatter(modes[:, 0], modes[:, 1], s=25, color="C3", marker="x", linewidths=0.7,
+                   alpha=0.6, label="true modes", zorder=1)
     ax.set_aspect("equal", adjustable="datalim")
     if title:
         ax.set_title(title, fontsize="small")
