@@ -46,7 +46,7 @@ from gan_tutorial.config import TrainConfig
 from gan_tutorial.data import minibatches, mnist
 from gan_tutorial.models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from gan_tutorial.sampling import sample
-from gan_tutorial.train import ReplayBuffer, d_step, ema_generator, g_step
+from gan_tutorial.train import ema_generator, training_loop
 from gan_tutorial.utils import seed_everything
 
 #: The baseline: the DCGAN chapter's run (Radford et al. 2015, Section 4).
@@ -91,20 +91,19 @@ METHODS: dict[str, Method] = {
                                 {"batch_norm": False, "spectral_norm": True},
                                 source="a combination fixed before the runs"),
 }
-SINGLE = [name for name in METHODS if name != "baseline" and "+" not in name
-          and name != "dcgan-recipe"]
-#: Methods run only when named with --only (measured after the first benchmark run).
+#: Methods run only when named with --only (chosen after the first benchmark run).
 EXTRA = ("dcgan-recipe",)
+SINGLE = [name for name in METHODS if name != "baseline" and "+" not in name
+          and name not in EXTRA]
 LR_SCALES = (0.5, 1.0, 2.0)  # x the method's own learning rates: 1e-4, 2e-4, 4e-4 for the baseline
 BETA1S = (0.0, 0.5, 0.9)
 
 CURVE_COLUMNS = ["method", "seed", "images", "g_step", "fid_mean", "fid_sd", "class_kl",
                  "critic_gap", "d_loss", "g_loss", "train_seconds"]
-FINAL_COLUMNS = ["method", "seed", "images", "g_steps", "fid_mean", "fid_sd", "fid_draw0",
-                 "inception_score", "precision", "recall", "class_kl", "train_seconds",
-                 "diverged", "graphed", "device"]
-SWEEP_COLUMNS = ["method", "seed", "lr_scale", "lr_g", "lr_d", "beta1", "fid", "class_kl",
-                 "diverged", "graphed"]
+FINAL_COLUMNS = ["method", "seed", "images", "g_steps", "fid_mean", "fid_sd", "inception_score",
+                 "precision", "recall", "class_kl", "train_seconds", "diverged", "device"]
+SWEEP_COLUMNS = ["method", "seed", "lr_scale", "lr_g", "lr_d", "beta1", "fid", "inception_score",
+                 "precision", "recall", "class_kl", "diverged"]
 
 
 @dataclass(frozen=True)
@@ -232,69 +231,13 @@ def _fids(G: torch.nn.Module, draws: int) -> tuple[list[float], float]:
     return fids, kl
 
 
-def _optimizers(G, D, config: TrainConfig, kind: str, capturable: bool):
-    """Adam (or RMSProp for the WGAN with clipping), ``capturable`` for CUDA graphs."""
+def _optimizers(G, D, config: TrainConfig, kind: str):
     if kind == "rmsprop":  # Arjovsky et al. 2017, Algorithm 1
-        return (torch.optim.RMSprop(G.parameters(), lr=config.lr_g, capturable=capturable),
-                torch.optim.RMSprop(D.parameters(), lr=config.lr_d, capturable=capturable))
-    options = {"betas": (config.beta1, config.beta2), "capturable": capturable}
-    return (torch.optim.Adam(G.parameters(), lr=config.lr_g, **options),
-            torch.optim.Adam(D.parameters(), lr=config.lr_d, **options))
-
-
-def _train(G, D, opt_g, opt_d, config: TrainConfig, keeper: _Keeper, ema, graphs: bool
-           ) -> bool:
-    """The steps of ``training_loop`` (same calls, same order), each step's real minibatches
-    copied into one static tensor. With ``graphs`` (CUDA), after a few eager warm-up steps
-    (enough to fill the replay buffer) one step is captured as a CUDA graph and replayed:
-    the same kernels without Python's launch overhead, which dominates for a model this
-    small. Returns whether graphs were used (False if the capture failed: eager then)."""
-    device = _WORKER["device"]
-    batches = minibatches(_WORKER["x_train"], config.batch_size, config.seed, 0, device)
-    static_x = torch.stack([next(batches) for _ in range(config.d_steps)])
-    replay = ReplayBuffer(config.replay_size)
-
-    def step() -> dict[str, torch.Tensor]:
-        for i in range(config.d_steps):
-            x_real = static_x[i]
-            z = torch.randn(len(x_real), config.latent_dim, device=device)
-            x_fake = G(z)
-            readings = d_step(D, opt_d, x_real, replay.mix(x_fake), config.loss, None,
-                              config.lambda_gp, config.r1_gamma, config.label_smoothing)
-        readings |= g_step(D, opt_g, x_fake, config.loss)
-        return readings
-
-    warm = 3 + -(-config.replay_size // (config.batch_size * config.d_steps))
-    graph, used = None, False
-    for number in keeper.steps():
-        if number > 1:
-            static_x.copy_(torch.stack([next(batches) for _ in range(config.d_steps)]))
-        if graphs and graph is None and number == warm + 1:
-            try:
-                graph = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(graph):
-                    static_readings = step()
-                used = True
-            except Exception as error:  # noqa: BLE001 -- fall back to eager steps
-                print(f"CUDA graph capture failed ({type(error).__name__}: {error}); "
-                      f"eager steps", flush=True)
-                graph, graphs = None, False
-                torch.cuda.synchronize()
-        if graph is not None:
-            graph.replay()
-            readings = static_readings
-        elif graphs:  # warm-up steps before the capture run on a side stream
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                readings = step()
-            torch.cuda.current_stream().wait_stream(side)
-        else:
-            readings = step()
-        if ema is not None:
-            ema.update_parameters(G)
-        keeper.after_step(number, readings)
-    return used
+        return (torch.optim.RMSprop(G.parameters(), lr=config.lr_g),
+                torch.optim.RMSprop(D.parameters(), lr=config.lr_d))
+    betas = (config.beta1, config.beta2)
+    return (torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas),
+            torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas))
 
 
 def run_job(job: Job) -> dict[str, Any]:
@@ -307,30 +250,31 @@ def run_job(job: Job) -> dict[str, Any]:
     D.apply(init_dcgan_weights)
     ema = ema_generator(G, config.ema_decay) if config.ema_decay else None
     G_eval = G if ema is None else ema.module
-    graphs = device.type == "cuda" and _WORKER["graphs"]
-    opt_g, opt_d = _optimizers(G, D, config, job.spec.optimizer, graphs)
+    opt_g, opt_d = _optimizers(G, D, config, job.spec.optimizer)
     keeper = _Keeper(job, config, G_eval)
+    batches = ((x, None) for x in minibatches(_WORKER["x_train"], config.batch_size,
+                                               config.seed, 0, device))
     G.train()
     D.train()
-    graphed = _train(G, D, opt_g, opt_d, config, keeper, ema, graphs)
+    training_loop(G, D, opt_g, opt_d, batches, config, keeper, ema)
     _sync()
     train_seconds = time.perf_counter() - keeper.start - keeper.eval_seconds
     final = {"method": job.method, "seed": job.seed, "diverged": keeper.diverged,
-             "images": config.steps * config.batch_size * config.d_steps, "graphed": graphed}
+             "images": config.steps * config.batch_size * config.d_steps}
+    scores = [] if keeper.diverged else [
+        metrics.evaluate(_draw(G_eval, r), _WORKER["reference"], _WORKER["evaluator"])
+        for r in range(_WORKER["draws"] if job.curves else 1)]
+    keys = ("fid", "inception_score", "precision", "recall", "class_kl")
     nan = float("nan")
-    if job.curves:  # FID over 3 draws: the last point of the curve; the rest from draw 0
-        last = keeper.rows[-1] if keeper.rows and not keeper.diverged else {}
-        scores = {} if keeper.diverged else metrics.evaluate(
-            _draw(G_eval, 0), _WORKER["reference"], _WORKER["evaluator"])
-        final.update(g_steps=config.steps, fid_mean=last.get("fid_mean", nan),
-                     fid_sd=last.get("fid_sd", nan), train_seconds=train_seconds,
-                     device=str(device), fid_draw0=scores.get("fid", nan),
-                     **{key: scores.get(key, nan) for key in
-                        ("inception_score", "precision", "recall", "class_kl")})
-    else:  # the sweep: FID and class KL of one draw
-        fids, kl = ([nan], nan) if keeper.diverged else _fids(G_eval, 1)
+    means = {key: (_mean([s[key] for s in scores]) if scores else nan) for key in keys}
+    if job.curves:
+        final.update(g_steps=config.steps, fid_mean=means["fid"],
+                     fid_sd=_sd([s["fid"] for s in scores]) if scores else nan,
+                     train_seconds=train_seconds, device=str(device),
+                     **{key: means[key] for key in keys[1:]})
+    else:
         final.update(lr_scale=job.lr_scale, lr_g=config.lr_g, lr_d=config.lr_d,
-                     beta1=config.beta1, fid=fids[0], class_kl=kl)
+                     beta1=config.beta1, **means)
     state = ({key: value.cpu() for key, value in G_eval.state_dict().items()}
              if job.save_g and not keeper.diverged else None)
     return {"job": job, "curves": keeper.rows, "final": final, "G": state}
@@ -439,7 +383,6 @@ def main() -> None:
     parser.add_argument("--n-eval", type=int, default=2_500, help="images per draw")
     parser.add_argument("--deadline", type=float, default=0.0,
                         help="seconds after which no further result is taken (0: none)")
-    parser.add_argument("--no-graphs", action="store_true", help="eager steps on CUDA too")
     parser.add_argument("--points", type=int, default=10, help="evaluations over training")
     parser.add_argument("--only", default=None,
                         help="run only this method for --seeds seeds (no recipe, no sweep)")
@@ -448,7 +391,7 @@ def main() -> None:
     if args.tiny:
         args.seeds, args.sweep_seeds, args.budget, args.n_eval = 2, 1, 1_280, 100
     settings = {"budget": args.budget, "draws": args.draws, "n_eval": args.n_eval,
-                "graphs": not args.no_graphs, "points": args.points}
+                "points": args.points}
     writer, started = Writer(Path(args.out_dir)), time.perf_counter()
     print(f"budget {args.budget:,} training images per run, {args.seeds} seeds, "
           f"{args.draws} draws of {args.n_eval:,}, device {args.device}, "
@@ -457,10 +400,9 @@ def main() -> None:
     with context.Pool(args.workers, _init_worker,
                       (args.data, args.device, args.threads, settings)) as pool:
         seeds = range(args.seeds)
-        if args.only:
+        if args.only:  # one method, e.g. the recipe chosen from a first run; its G of seed 0
             run_phase(pool, [Job(args.only, seed, METHODS[args.only], save_g=seed == 0)
-                             for seed in seeds],
-                      writer, started, args.deadline)
+                             for seed in seeds], writer, started, args.deadline)
             pool.terminate()
             print(f"done in {time.perf_counter() - started:.0f} s", flush=True)
             return

@@ -270,11 +270,9 @@ class ReplayBuffer:
     D can forget what G did a while ago, and G can then return to it. The buffer keeps up to
     ``capacity`` past fakes. Until it is full, :meth:`mix` stores the current fakes and returns
     them unchanged. Once it is full, D's fake batch is the first half of the current fakes
-    plus as many images drawn at random (with replacement) from the buffer, and the current
-    batch's other half takes the places of the drawn ones (the paper's ``b/2`` from the
-    history, ``b/2`` current, and random replacement). The draws use torch's random state on
-    the images' device and no host synchronisation, so a step with replay can be captured as
-    a CUDA graph. The buffer is not saved in checkpoints.
+    plus as many images drawn at random from the buffer, and the current batch's other half
+    replaces random entries (the paper's ``b/2`` from the history, ``b/2`` current). The
+    random draws use torch's global random state. The buffer is not saved in checkpoints.
 
     Args:
         capacity: images the buffer holds, >= 0; 0 turns replay off (:meth:`mix` returns its
@@ -310,7 +308,8 @@ class ReplayBuffer:
         half = len(new) // 2
         drawn = torch.randint(self.capacity, (half,), device=new.device)
         mixed = torch.cat([x_fake[:len(new) - half], self.images[drawn]])
-        self.images[drawn] = new[len(new) - half:]
+        slots = torch.randperm(self.capacity, device=new.device)[:half]
+        self.images[slots] = new[len(new) - half:]
         return mixed
 
 
