@@ -32,7 +32,9 @@ class TrainConfig:
             ``"nonsaturating"`` (the default: D's loss is -V of Eq. 1, G minimises
             -log D(G(z)), Section 3), ``"saturating"`` (G minimises log(1 - D(G(z))), Eq. 1 as
             written), ``"wasserstein-gp"`` (a critic with gradient penalty, Gulrajani et al.
-            2017) or ``"hinge"`` (Miyato et al. 2018, Eq. 16-17).
+            2017), ``"wasserstein-clip"`` (a critic with weight clipping, Arjovsky et al.
+            2017), ``"hinge"`` (Miyato et al. 2018, Eq. 16-17) or ``"least-squares"`` (Mao et
+            al. 2017).
         lambda_gp: weight of the gradient penalty of ``"wasserstein-gp"`` (10 in Gulrajani et
             al. 2017), >= 0; ignored by the other losses.
         r1_gamma: weight gamma of the R1 penalty on real data (Mescheder et al. 2018, Eq. 9),
