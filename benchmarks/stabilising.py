@@ -83,12 +83,18 @@ METHODS: dict[str, Method] = {
     "replay": Method({"replay_size": 6_400},
                      source="Shrivastava et al. 2017: half of D's fakes from 6,400 past ones"),
     "ema": Method({"ema_decay": 0.995}, source="Yazici et al. 2019: EMA of G, decay 0.995"),
+    "dcgan-recipe": Method({"r1_gamma": 10.0, "lr_g": 4e-4, "lr_d": 4e-4, "beta1": 0.0},
+                           {"batch_norm": False},
+                           source="the book's recipe: R1 with the sweep's best Adam settings"),
     "hinge-sn+ttur+ema": Method({"loss": "hinge", "lr_g": 1e-4, "lr_d": 4e-4,
                                  "ema_decay": 0.995},
                                 {"batch_norm": False, "spectral_norm": True},
                                 source="a combination fixed before the runs"),
 }
-SINGLE = [name for name in METHODS if name != "baseline" and "+" not in name]
+#: Methods run only when named with --only (chosen after the first benchmark run).
+EXTRA = ("dcgan-recipe",)
+SINGLE = [name for name in METHODS if name != "baseline" and "+" not in name
+          and name not in EXTRA]
 LR_SCALES = (0.5, 1.0, 2.0)  # x the method's own learning rates: 1e-4, 2e-4, 4e-4 for the baseline
 BETA1S = (0.0, 0.5, 0.9)
 
@@ -147,7 +153,7 @@ class _Keeper:
 
     def __init__(self, job: Job, config: TrainConfig, G_eval: torch.nn.Module) -> None:
         self.job, self.config, self.G_eval = job, config, G_eval
-        self.every = max(1, config.steps // 10)
+        self.every = max(1, config.steps // _WORKER["points"])
         self.rows: list[dict[str, Any]] = []
         self.sums = torch.zeros(3, device=_WORKER["device"])  # gap, d_loss, g_loss
         self.count, self.diverged = 0, False
@@ -377,11 +383,15 @@ def main() -> None:
     parser.add_argument("--n-eval", type=int, default=2_500, help="images per draw")
     parser.add_argument("--deadline", type=float, default=0.0,
                         help="seconds after which no further result is taken (0: none)")
+    parser.add_argument("--points", type=int, default=10, help="evaluations over training")
+    parser.add_argument("--only", default=None,
+                        help="run only this method for --seeds seeds (no recipe, no sweep)")
     parser.add_argument("--tiny", action="store_true", help="a quick check: tiny sizes")
     args = parser.parse_args()
     if args.tiny:
-        args.seeds, args.sweep_seeds, args.budget, args.n_eval = 2, 1, 2_560, 200
-    settings = {"budget": args.budget, "draws": args.draws, "n_eval": args.n_eval}
+        args.seeds, args.sweep_seeds, args.budget, args.n_eval = 2, 1, 1_280, 100
+    settings = {"budget": args.budget, "draws": args.draws, "n_eval": args.n_eval,
+                "points": args.points}
     writer, started = Writer(Path(args.out_dir)), time.perf_counter()
     print(f"budget {args.budget:,} training images per run, {args.seeds} seeds, "
           f"{args.draws} draws of {args.n_eval:,}, device {args.device}, "
@@ -390,7 +400,14 @@ def main() -> None:
     with context.Pool(args.workers, _init_worker,
                       (args.data, args.device, args.threads, settings)) as pool:
         seeds = range(args.seeds)
-        jobs = [Job(name, seed, METHODS[name]) for seed in seeds for name in METHODS]
+        if args.only:  # one method, e.g. the recipe chosen from a first run; its G of seed 0
+            run_phase(pool, [Job(args.only, seed, METHODS[args.only], save_g=seed == 0)
+                             for seed in seeds], writer, started, args.deadline)
+            pool.terminate()
+            print(f"done in {time.perf_counter() - started:.0f} s", flush=True)
+            return
+        jobs = [Job(name, seed, METHODS[name]) for seed in seeds for name in METHODS
+                if name not in EXTRA]
         results = run_phase(pool, jobs, writer, started, args.deadline)
         ranked = ranking(results)
         baseline = dict(ranked).get("baseline", float("inf"))
