@@ -101,7 +101,7 @@ def test_every_exercise_has_a_collapsed_solution_cell(chapter) -> None:
     numbers = set(re.findall(r"^(\d+)\. \*\*", exercises.split("## Exercises")[1], re.M))
     solved = {match.group(1) for cell in chapter.cells if cell.cell_type == "code"
               and "hide-cell" in cell.metadata.get("tags", [])
-              for match in [re.match(r"# Solution (\d+)\.", cell.source)] if match}
+              for match in [re.match(r"# Solution (\d+)[.:]", cell.source)] if match}
     assert numbers, "no numbered exercises found"
     assert numbers == solved, f"exercises {sorted(numbers)}, solutions {sorted(solved)}"
 
