@@ -68,7 +68,7 @@ class MNISTEvaluator(nn.Module):
 
 
 def mnist_evaluator(device: torch.device | str | None = None,
-                    path: str | Path = WEIGHTS) -> MNISTEvaluator:
+                    path: str | Path | None = None) -> MNISTEvaluator:
     """The book's trained MNIST classifier, verified and in eval mode, with frozen weights.
 
     The weights ship inside the package (``gan_tutorial/weights/mnist_evaluator.pt``). The
@@ -82,13 +82,13 @@ def mnist_evaluator(device: torch.device | str | None = None,
 
     Args:
         device: where to put the network; ``None`` means :func:`gan_tutorial.utils.get_device`.
-        path: the weights file (default: the shipped one).
+        path: the weights file; ``None`` (the default) means the shipped one, :data:`WEIGHTS`.
 
     Raises:
         FileNotFoundError: if the weights file is missing.
         ValueError: if its SHA-256 differs from :data:`WEIGHTS_SHA256` (corrupt or replaced).
     """
-    path = Path(path)
+    path = WEIGHTS if path is None else Path(path)
     content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     if digest != WEIGHTS_SHA256:
