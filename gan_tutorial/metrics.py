@@ -28,9 +28,9 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from .utils import get_device
 from .validation import check_images, check_int
 
-#: The shipped weights of :class:`MNISTEvaluator` (a ``state_dict``, 0.9 MB).
+# The shipped weights of MNISTEvaluator (a state_dict, 0.9 MB): gan_tutorial/weights/.
 WEIGHTS = Path(__file__).with_name("weights") / "mnist_evaluator.pt"
-#: SHA-256 of :data:`WEIGHTS`, checked by :func:`mnist_evaluator` before loading.
+#: SHA-256 of the shipped weights ``gan_tutorial/weights/mnist_evaluator.pt``, checked by :func:`mnist_evaluator` before loading.
 WEIGHTS_SHA256 = "610ca2fc0b594016679250627fde8d51c0ac8a02db7ee14d72426c491aeaf25d"
 #: Digit classes of MNIST.
 NUM_CLASSES = 10
@@ -82,7 +82,7 @@ def mnist_evaluator(device: torch.device | str | None = None,
 
     Args:
         device: where to put the network; ``None`` means :func:`gan_tutorial.utils.get_device`.
-        path: the weights file; ``None`` (the default) means the shipped one, :data:`WEIGHTS`.
+        path: the weights file; ``None`` (the default) means the shipped one.
 
     Raises:
         FileNotFoundError: if the weights file is missing.
