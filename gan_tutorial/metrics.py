@@ -30,7 +30,8 @@ from .validation import check_images, check_int
 
 # The shipped weights of MNISTEvaluator (a state_dict, 0.9 MB): gan_tutorial/weights/.
 WEIGHTS = Path(__file__).with_name("weights") / "mnist_evaluator.pt"
-#: SHA-256 of the shipped weights ``gan_tutorial/weights/mnist_evaluator.pt``, checked by :func:`mnist_evaluator` before loading.
+#: SHA-256 of the shipped weights ``gan_tutorial/weights/mnist_evaluator.pt``, checked by
+#: :func:`mnist_evaluator` before loading.
 WEIGHTS_SHA256 = "610ca2fc0b594016679250627fde8d51c0ac8a02db7ee14d72426c491aeaf25d"
 #: Digit classes of MNIST.
 NUM_CLASSES = 10
