@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .losses import get_loss
+from .losses import d_loss_bce, get_loss
 from .validation import check_bool, check_int, check_number
 
 
@@ -32,7 +32,9 @@ class TrainConfig:
             ``"nonsaturating"`` (the default: D's loss is -V of Eq. 1, G minimises
             -log D(G(z)), Section 3), ``"saturating"`` (G minimises log(1 - D(G(z))), Eq. 1 as
             written), ``"wasserstein-gp"`` (a critic with gradient penalty, Gulrajani et al.
-            2017) or ``"hinge"`` (Miyato et al. 2018, Eq. 16-17).
+            2017), ``"wasserstein-clip"`` (a critic with weight clipping, Arjovsky et al.
+            2017), ``"hinge"`` (Miyato et al. 2018, Eq. 16-17) or ``"least-squares"`` (Mao et
+            al. 2017).
         lambda_gp: weight of the gradient penalty of ``"wasserstein-gp"`` (10 in Gulrajani et
             al. 2017), >= 0; ignored by the other losses.
         r1_gamma: weight gamma of the R1 penalty on real data (Mescheder et al. 2018, Eq. 9),
@@ -53,6 +55,18 @@ class TrainConfig:
             convolutions often run faster in (Radford et al.'s DCGAN; no effect on MLPs).
         num_workers: worker processes of the ``DataLoader`` when ``fit`` gets a ``Dataset``
             instead of a tensor, >= 0 (0 loads in the training process).
+        label_smoothing: one-sided label smoothing ``s`` in ``[0, 1)``: D's target for real
+            images is the fixed value ``1 - s`` (Salimans et al. 2016, Section 3.4, use 0.9,
+            i.e. ``s = 0.1``); fakes keep 0. Only for losses whose D loss is the cross-entropy
+            (``"nonsaturating"``, ``"saturating"``); 0 (the default) smooths nothing.
+        replay_size: experience replay (Shrivastava et al. 2017, Section 2.3): a buffer of this
+            many past generated images; once it is full, half of every fake batch D sees is
+            drawn from it, and half of the current fakes replace random entries. 0 (the
+            default) turns it off. See :class:`gan_tutorial.train.ReplayBuffer`.
+        ema_decay: decay ``beta`` in ``[0, 1)`` of an exponential moving average of G's weights
+            (Yazici et al. 2019), ``G_ema <- beta G_ema + (1 - beta) G`` after every step, for
+            sampling. With ``beta > 0``, ``fit`` needs ``ema=ema_generator(G, beta)``; 0 (the
+            default) keeps no average.
 
     Numbers of other types (NumPy integers and floats, say) are stored as Python ``int`` and
     ``float``, so a config always saves to a checkpoint as plain values.
@@ -81,12 +95,15 @@ class TrainConfig:
     bf16: bool = False
     channels_last: bool = False
     num_workers: int = 0
+    label_smoothing: float = 0.0
+    replay_size: int = 0
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "d_steps", "latent_dim", "log_every",
                      "checkpoint_every"):
             self._set(name, check_int(name, getattr(self, name), minimum=1))
-        for name in ("snapshot_every", "num_workers"):
+        for name in ("snapshot_every", "num_workers", "replay_size"):
             self._set(name, check_int(name, getattr(self, name), minimum=0))
         self._set("seed", check_int("seed", self.seed, minimum=0, maximum=2**32 - 1))
         for name in ("lr_g", "lr_d"):
@@ -95,7 +112,13 @@ class TrainConfig:
             self._set(name, check_number(name, getattr(self, name), 0, 1, below=True))
         for name in ("lambda_gp", "r1_gamma"):
             self._set(name, check_number(name, getattr(self, name), minimum=0))
-        get_loss(self.loss)  # a ValueError listing the registry's names
+        for name in ("label_smoothing", "ema_decay"):
+            self._set(name, check_number(name, getattr(self, name), 0, 1, below=True))
+        loss = get_loss(self.loss)  # a ValueError listing the registry's names
+        if self.label_smoothing and loss.d_loss is not d_loss_bce:
+            raise ValueError(f"label_smoothing={self.label_smoothing} needs a loss whose D loss "
+                             f"is the cross-entropy ('nonsaturating' or 'saturating'), got "
+                             f"loss={self.loss!r}")
         for name in ("compile", "bf16", "channels_last"):
             check_bool(name, getattr(self, name))
 
@@ -119,3 +142,30 @@ class TrainConfig:
             settings["loss"] = settings.pop("g_loss")
         return cls(**settings)
 
+    @classmethod
+    def preset(cls, name: str, **changes: Any) -> TrainConfig:
+        """A named preset of :data:`PRESETS`, with ``changes`` applied to its fields.
+
+        Example: ``TrainConfig.preset("dcgan-recipe", steps=500, seed=1)``.
+
+        Raises:
+            ValueError: if ``name`` is not a key of :data:`PRESETS` (the message lists them),
+                or as the constructor for a bad value; TypeError on unknown fields.
+        """
+        if not isinstance(name, str) or name not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+        return cls(**{**PRESETS[name].to_dict(), **changes})
+
+
+#: Named settings. ``"dcgan"``: the DCGAN chapter's run with the settings of Radford et al.
+#: 2015, Section 4 (batch 128, Adam lr 2e-4, beta1 0.5, 1,500 steps = 192,000 training images).
+#: ``"dcgan-recipe"``: the book's recommended DCGAN settings, from the chapter "Stabilising GAN
+#: training" (``benchmarks/stabilising.py``, same 192,000 training images): the R1 penalty
+#: (Mescheder et al. 2018, gamma 10), the best single fix there, with the best Adam settings of
+#: its sensitivity sweep, lr 4e-4 for G and D and beta1 0. Use it with
+#: ``DCGANDiscriminator(batch_norm=False)`` (R1 assumes D judges each image alone).
+PRESETS: dict[str, TrainConfig] = {
+    "dcgan": TrainConfig(steps=1_500, batch_size=128, lr_g=2e-4, lr_d=2e-4, beta1=0.5),
+    "dcgan-recipe": TrainConfig(steps=1_500, batch_size=128, lr_g=4e-4, lr_d=4e-4, beta1=0.0,
+                                r1_gamma=10.0),
+}

@@ -49,7 +49,21 @@ def _torchvision_mnist(root: Path, train: bool,
     # and mnist() turns that into one warning, so the prints are kept off the page.
     with contextlib.redirect_stdout(io.StringIO()):
         dataset = MNIST(str(root), train=train, download=download)
+    _check_mnist_arrays(dataset.data, dataset.targets)
     return _uint8_to_model_range(dataset.data), dataset.targets.to(torch.int64)
+
+
+def _check_mnist_arrays(images: torch.Tensor, labels: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless MNIST's raw arrays agree: ``(N, 28, 28)`` uint8 images,
+    ``(N,)`` labels in [0, 9] (a damaged file can hold other counts or labels)."""
+    if images.dtype != torch.uint8 or images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
+        raise ValueError(f"the images must be (N, 28, 28) uint8, got {describe(images)}")
+    if labels.dim() != 1 or len(labels) != len(images):
+        raise ValueError(f"there must be one label per image: {len(images):,} images but "
+                         f"labels of shape {tuple(labels.shape)}")
+    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) > 9):
+        raise ValueError(f"the labels must be digits 0-9, got values in "
+                         f"[{int(labels.min())}, {int(labels.max())}]")
 
 
 def _raw_folder(root: Path) -> Path:

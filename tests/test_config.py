@@ -53,7 +53,8 @@ def test_a_config_saved_before_the_loss_registry_still_loads() -> None:
 
 
 INT_FIELDS = {"steps": 1, "batch_size": 1, "d_steps": 1, "latent_dim": 1, "log_every": 1,
-              "checkpoint_every": 1, "snapshot_every": 0, "seed": 0, "num_workers": 0}
+              "checkpoint_every": 1, "snapshot_every": 0, "seed": 0, "num_workers": 0,
+              "replay_size": 0}
 BOOL_FIELDS = ("compile", "bf16", "channels_last")
 ANY_VALUE = st.one_of(st.integers(-5, 2**40), st.floats(), st.booleans(), st.none(),
                       st.text(max_size=3), st.fractions(), st.sampled_from(LOSS_NAMES),
@@ -71,7 +72,7 @@ def documented_valid(name: str, value: object) -> bool:
         return is_real and math.isfinite(value) and value > 0
     if name in ("lambda_gp", "r1_gamma"):
         return is_real and math.isfinite(value) and value >= 0
-    if name in ("beta1", "beta2"):
+    if name in ("beta1", "beta2", "label_smoothing", "ema_decay"):
         return is_real and 0 <= value < 1
     if name in BOOL_FIELDS:
         return isinstance(value, bool)

@@ -142,7 +142,8 @@ def test_hinge_loss_matches_its_definition() -> None:
 
 
 def test_the_registry_pairs_each_d_loss_with_its_g_loss() -> None:
-    assert sorted(LOSSES) == ["hinge", "nonsaturating", "saturating", "wasserstein-gp"]
+    assert sorted(LOSSES) == ["hinge", "least-squares", "nonsaturating", "saturating",
+                              "wasserstein-clip", "wasserstein-gp"]
     assert LOSSES["nonsaturating"].g_loss is g_loss_nonsaturating
     assert LOSSES["saturating"].g_loss is g_loss_saturating
     assert LOSSES["hinge"].d_loss is d_loss_hinge

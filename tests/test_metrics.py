@@ -159,6 +159,26 @@ def test_evaluate_gathers_every_score_and_formats_one_line(evaluator, balanced) 
         metrics.format_scores({"inception_score": 1.0})
 
 
+def test_evaluate_draws_gives_mean_and_sample_sd_over_draws(evaluator, balanced) -> None:
+    first, second = balanced
+    draws = [second[:100], second[100:200], first[100:200]]
+    spread = metrics.evaluate_draws(draws, first[:100], evaluator)
+    single = [metrics.evaluate(d, first[:100], evaluator) for d in draws]
+    for key in ("fid", "inception_score", "precision", "recall", "class_kl"):
+        values = torch.tensor([s[key] for s in single], dtype=torch.float64)
+        assert spread[key][0] == pytest.approx(values.mean().item())
+        assert spread[key][1] == pytest.approx(values.std(correction=1).item())
+    same = metrics.evaluate_draws([second[:100], second[:100]], first[:100], evaluator)
+    assert same["fid"][1] == pytest.approx(0.0, abs=1e-6)
+    line = metrics.format_scores({"fid": (12.345, 1.25), "inception_score": (9.1234, 0.011),
+                                  "precision": (0.5, 0.01), "recall": (0.25, 0.02),
+                                  "class_kl": (0.0123, 0.0011)})
+    assert line == ("FID 12.3 ± 1.2 | IS 9.12 ± 0.01 | precision 0.50 ± 0.01 | "
+                    "recall 0.25 ± 0.02 | class KL 0.012 ± 0.001 nats")
+    with pytest.raises(ValueError, match="at least two draws"):
+        metrics.evaluate_draws([second[:100]], first[:100], evaluator)
+
+
 def test_nearest_neighbours_finds_copies_at_distance_zero(mnist_digits) -> None:
     train = mnist_digits[0][:300]
     copies = train[[5, 17, 299]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -11,20 +12,32 @@ from gan_tutorial.experiments.mode_collapse import (
     COLUMNS,
     DATASETS,
     METHODS,
+    PAPER,
     Method,
     Protocol,
     Run,
     _build,
     _d_loss,
     _g_loss,
+    _networks,
+    _StackedOptimizer,
     mode_coverage_2d,
     run_method,
+    run_plan,
     run_protocol,
+    search_space,
     summarize,
+    tuned,
 )
 from gan_tutorial.losses import discriminator_loss, get_loss, gradient_penalty
 from gan_tutorial.metrics import kl_to_uniform
-from gan_tutorial.models import PointDiscriminator, PointGenerator
+from gan_tutorial.models import (
+    BatchNormPointGenerator,
+    Maxout,
+    MaxoutPointDiscriminator,
+    PointDiscriminator,
+    PointGenerator,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks (see conftest.one_thread)
 
@@ -96,7 +109,7 @@ def test_each_stacked_seed_gets_the_gradient_it_would_get_alone(method: Method) 
     x_fake = torch.randn(S, B * method.pack, 2)
     z = torch.randn(S, B * method.pack, TINY.latent_dim)
     _d_loss(method, D, x_real, x_fake, torch.Generator().manual_seed(5)).backward()
-    d_grads = {name: p.grad.clone() for name, p in D.params.items()}
+    d_grads = {name: g.clone() for name, g in D.unflatten(D.flat.grad).items()}
     _g_loss(method, D(G(z))).backward()
     eps = torch.rand(S * B, 1, generator=torch.Generator().manual_seed(5)).view(S, B, 1)
     for s in range(S):
@@ -115,7 +128,8 @@ def test_each_stacked_seed_gets_the_gradient_it_would_get_alone(method: Method) 
         D_s.zero_grad()
         loss.g_loss(D_s(G_s(z[s]))).backward()
         for name, p in G_s.named_parameters():
-            assert torch.allclose(G.params[name].grad[s], p.grad, rtol=1e-5, atol=1e-6), name
+            g_grads = G.unflatten(G.flat.grad)
+            assert torch.allclose(g_grads[name][s], p.grad, rtol=1e-5, atol=1e-6), name
 
 
 def test_run_protocol_gives_the_same_runs_with_two_workers() -> None:
@@ -218,3 +232,186 @@ def test_mode_coverage_2d_extremes() -> None:
 def test_mode_coverage_2d_rejects_bad_input(samples, centers, std, message) -> None:
     with pytest.raises(ValueError, match=message):
         mode_coverage_2d(samples, centers, std)
+
+
+# --- the fair study: PacGAN's networks, per-run optimiser settings, the two protocols --------
+
+PACGAN_TINY = Protocol(steps=3, batch_size=8, g_hidden=(8, 8), d_hidden=(8,), n_train=64,
+                       n_eval=50, networks="pacgan", init_std=0.02, decay=False)
+
+
+@pytest.mark.parametrize("kind", ["adam", "rmsprop"])
+def test_the_stacked_optimizer_is_torch_s_optimizer_row_by_row(kind: str) -> None:
+    lrs, betas = [1e-2, 3e-3, 1e-3], [(0.0, 0.99), (0.5, 0.9), (0.0, 0.999)]
+    if kind == "adam":
+        betas[2] = (0.8, 0.999)
+    start = torch.randn(3, 5, generator=torch.Generator().manual_seed(0))
+    flat = start.clone().requires_grad_(True)
+    stacked = _StackedOptimizer(flat, lrs, betas, kind)
+    rows = [start[s].clone().requires_grad_(True) for s in range(3)]
+    alone = [torch.optim.Adam([rows[s]], lr=lrs[s], betas=betas[s]) if kind == "adam"
+             else torch.optim.RMSprop([rows[s]], lr=lrs[s], alpha=betas[s][1])
+             for s in range(3)]
+    for step in range(4):
+        grad = torch.randn(3, 5, generator=torch.Generator().manual_seed(step + 1))
+        flat.grad = grad.clone()
+        stacked.step()
+        for s in range(3):
+            rows[s].grad = grad[s].clone()
+            alone[s].step()
+    for s in range(3):
+        assert torch.allclose(flat[s], rows[s], rtol=1e-5, atol=1e-7), s
+    assert not torch.allclose(flat, start)
+
+
+def test_the_linear_decay_scales_every_learning_rate() -> None:
+    flat = torch.zeros(2, 3, requires_grad=True)
+    optimizer = _StackedOptimizer(flat, [1e-2, 1e-3], [(0.0, 0.9)] * 2, "adam")
+    flat.grad = torch.ones(2, 3)
+    optimizer.step(scale=0.5)  # Adam's first step moves by lr * scale
+    assert torch.allclose(flat.detach(), torch.tensor([[-5e-3] * 3, [-5e-4] * 3]), rtol=1e-4)
+
+
+def test_pacgan_networks_stacked_give_each_run_its_own_batch_statistics() -> None:
+    method = Method("gan")
+    G, D = _build(method, PACGAN_TINY, [0, 1])
+    torch.manual_seed(1)
+    G_1, D_1 = _networks(method, PACGAN_TINY)
+    z = torch.randn(2, 16, 2)
+    z[0] *= 100  # run 0's batch statistics must not leak into run 1
+    assert torch.allclose(G(z)[1], G_1(z[1]), atol=1e-6)
+    x = torch.randn(2, 6, 2)
+    assert torch.allclose(D(x)[1], D_1(x[1]), atol=1e-6)
+    weights = [p for name, p in G_1.named_parameters() if name.endswith("weight")
+               and p.dim() == 2]
+    assert all(abs(w.std().item() - 0.02) < 0.01 for w in weights)  # N(0, 0.02^2) init
+    assert all(not torch.any(b) for name, b in D_1.named_parameters() if "bias" in name)
+
+
+@pytest.mark.parametrize("method", [Method("gan", betas=(0.8, 0.999)), Method("pac", pack=3),
+                                    Method("r1", r1_gamma=10.0)])
+def test_pacgan_networks_stacked_get_the_gradient_they_would_get_alone(method: Method) -> None:
+    S, B, seeds = 2, 6, [3, 4]
+    G, D = _build(method, PACGAN_TINY, seeds)
+    x_real = torch.randn(S, B * method.pack, 2)
+    x_fake = torch.randn(S, B * method.pack, 2)
+    z = torch.randn(S, B * method.pack, 2)
+    _d_loss(method, D, x_real, x_fake, torch.Generator()).backward()
+    d_grads = D.unflatten(D.flat.grad.clone())
+    _g_loss(method, D(G(z))).backward()
+    g_grads = G.unflatten(G.flat.grad)
+    loss = get_loss(method.loss)
+    for s, seed in enumerate(seeds):
+        torch.manual_seed(seed)
+        G_s, D_s = _networks(method, PACGAN_TINY)
+        discriminator_loss(loss, D_s, x_real[s], x_fake[s], r1_gamma=method.r1_gamma
+                           )[0].backward()
+        for name, p in D_s.named_parameters():
+            assert torch.allclose(d_grads[name][s], p.grad, rtol=1e-4, atol=1e-6), name
+        D_s.zero_grad()
+        loss.g_loss(D_s(G_s(z[s]))).backward()
+        for name, p in G_s.named_parameters():
+            assert torch.allclose(g_grads[name][s], p.grad, rtol=1e-4, atol=1e-6), name
+
+
+def test_a_search_trains_every_setting_for_every_seed_and_records_it() -> None:
+    settings = [(1e-3, 0.5), (3e-4, 0.0)]
+    runs = run_method(Method("gan", betas=(0.8, 0.999)), ["ring"], [0, 1], PACGAN_TINY,
+                      progress=False, settings=settings)
+    assert [(r.lr, r.betas, r.seed) for r in runs] == [
+        (1e-3, (0.5, 0.999), 0), (1e-3, (0.5, 0.999), 1), (3e-4, (0.0, 0.999), 0),
+        (3e-4, (0.0, 0.999), 1)]
+    assert all(r.steps == 3 and r.seconds > 0 for r in runs)
+    assert not torch.equal(runs[0].samples, runs[2].samples)  # the settings differ
+
+
+def test_checkpoints_score_the_runs_on_the_way_and_a_time_limit_stops_early() -> None:
+    protocol = dataclasses.replace(PACGAN_TINY, steps=4, checkpoints=(1, 3))
+    (run,) = run_plan([("grid", Method("gan"), 0)], protocol, progress=False)
+    assert [step for step, *_ in run.curve] == [1, 3] and run.steps == 4
+    for step, modes, hq, kl in run.curve:
+        assert 0 <= modes <= 25 and 0 <= hq <= 1
+    hurried = dataclasses.replace(PACGAN_TINY, steps=50, time_limit=1e-9)
+    (run,) = run_plan([("grid", Method("gan"), 0)], hurried, progress=False)
+    assert run.steps == 1
+
+
+def test_a_plan_mixes_only_learning_rates_and_betas() -> None:
+    with pytest.raises(ValueError, match="may differ only in name, lr and betas"):
+        run_plan([("ring", Method("a"), 0), ("ring", Method("b", pack=2), 1)], TINY)
+    with pytest.raises(ValueError, match="may differ only"):
+        run_plan([("ring", Method("a", betas=(0.0, 0.99)), 0),
+                  ("ring", Method("a", betas=(0.0, 0.99), optimizer="rmsprop"), 1)], TINY)
+    with pytest.raises(ValueError, match="plan is empty"):
+        run_plan([], TINY)
+
+
+def test_the_search_space_is_the_same_for_every_method_and_in_range() -> None:
+    space = search_space(6)
+    assert space == search_space(6) and len(set(space)) == 6
+    assert all(1e-5 <= lr <= 1e-2 and 0 <= beta1 <= 0.9 for lr, beta1 in space)
+    assert search_space(6, seed=1) != space
+    gp = tuned(PAPER["WGAN-GP"][0], 3e-4, 0.2)
+    assert (gp.lr, gp.betas, gp.d_steps, gp.lambda_gp, gp.optimizer) == (
+        3e-4, (0.2, 0.9), 5, 10.0, "adam")
+    r1 = tuned(PAPER["GAN + R1"][0], 3e-4, 0.2)  # RMSProp's alpha becomes Adam's beta2
+    assert (r1.optimizer, r1.betas, r1.r1_gamma) == ("adam", (0.2, 0.99), 10.0)
+
+
+def test_the_paper_settings_are_the_papers() -> None:
+    for name in ("GAN", "GAN (saturating)", "PacGAN2", "PacGAN3", "PacGAN4"):
+        method, protocol = PAPER[name]
+        assert (method.lr, method.betas, method.optimizer) == (1e-4, (0.8, 0.999), "adam")
+        assert (protocol.networks, protocol.g_hidden, protocol.d_hidden, protocol.batch_size,
+                protocol.init_std, protocol.decay) == ("pacgan", (400,) * 4, (200,) * 3, 100,
+                                                       0.02, False)
+    assert [PAPER[f"PacGAN{m}"][0].pack for m in (2, 3, 4)] == [2, 3, 4]
+    gp, gp_protocol = PAPER["WGAN-GP"]
+    assert (gp.lr, gp.betas, gp.d_steps, gp.lambda_gp) == (1e-4, (0.5, 0.9), 5, 10.0)
+    assert (gp_protocol.g_hidden, gp_protocol.batch_size) == ((512,) * 3, 256)
+    r1, _ = PAPER["GAN + R1"]
+    assert (r1.optimizer, r1.lr, r1.r1_gamma, r1.loss) == ("rmsprop", 1e-4, 10.0,
+                                                           "nonsaturating")
+
+
+def test_maxout_takes_the_largest_piece() -> None:
+    layer = Maxout(1, 2, pieces=3)
+    with torch.no_grad():
+        layer.linear.weight.copy_(torch.tensor([[1.0], [-1.0], [0.0], [2.0], [0.0], [0.0]]))
+        layer.linear.bias.copy_(torch.tensor([0.0, 0.0, 0.5, 0.0, 0.0, -1.0]))
+    x = torch.tensor([[2.0], [-3.0], [0.1]])
+    expected = torch.tensor([[2.0, 4.0], [3.0, 0.0], [0.5, 0.2]])
+    assert torch.allclose(layer(x), expected)
+
+
+def test_maxout_discriminator_packs_consecutive_points() -> None:
+    torch.manual_seed(0)
+    D = MaxoutPointDiscriminator(2, (4,), pack=2, pieces=3)
+    x = torch.randn(6, 2)
+    assert torch.allclose(D(x), D.net(x.reshape(3, 4)).squeeze(1))
+    with pytest.raises(ValueError, match="divisible by 2"):
+        D(torch.randn(5, 2))
+
+
+def test_batchnorm_generator_normalises_with_the_batch_it_is_given() -> None:
+    torch.manual_seed(0)
+    G = BatchNormPointGenerator(2, 2, (16, 16))
+    assert not list(G.buffers())  # no running statistics: sampling uses batch statistics
+    hidden = G.net[:2](torch.randn(500, 2) * 7 + 3)  # first Linear + BatchNorm
+    assert torch.allclose(hidden.mean(0), torch.zeros(16), atol=1e-5)
+    assert torch.allclose(hidden.std(0, unbiased=False), torch.ones(16), atol=1e-2)
+    G.eval()
+    assert G(torch.randn(10, 2)).shape == (10, 2)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Method("x", optimizer="sgd"), "optimizer must be one of"),
+    (lambda: Method("x", optimizer="rmsprop", betas=(0.5, 0.99)), "betas.0. must be 0"),
+    (lambda: Protocol(networks="resnet"), "networks must be one of"),
+    (lambda: Protocol(steps=10, checkpoints=(10,)), "checkpoints must be an integer"),
+    (lambda: Protocol(time_limit=0.0), "time_limit must be a finite number > 0"),
+    (lambda: Protocol(init_std=-1.0), "init_std must be a finite number >= 0"),
+])
+def test_bad_study_settings_are_rejected(make, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()

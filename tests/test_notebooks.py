@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -94,6 +95,24 @@ def test_summary_and_exercises_end_the_chapter(chapter) -> None:
     assert any("Exercises" in h for h in headings[-3:]), headings[-3:]
 
 
+def test_every_exercise_has_a_collapsed_solution_cell(chapter) -> None:
+    exercises = next(cell.source for cell in chapter.cells if cell.cell_type == "markdown"
+                     and "## Exercises" in cell.source)
+    numbers = set(re.findall(r"^(\d+)\. \*\*", exercises.split("## Exercises")[1], re.M))
+    solved = {match.group(1) for cell in chapter.cells if cell.cell_type == "code"
+              and "hide-cell" in cell.metadata.get("tags", [])
+              for match in [re.match(r"# Solution (\d+)[.:]", cell.source)] if match}
+    assert numbers, "no numbered exercises found"
+    assert numbers == solved, f"exercises {sorted(numbers)}, solutions {sorted(solved)}"
+
+
+def test_displayed_code_fits_80_columns(chapter) -> None:
+    long = [(index, line) for index, cell in enumerate(chapter.cells)
+            if cell.cell_type == "code" and not set(cell.metadata.get("tags", [])) & HIDDEN_SOURCE
+            for line in cell.source.split("\n") if len(line) > 80]
+    assert not long, f"lines over 80 characters in displayed code (cell, line): {long}"
+
+
 #: Words of the workshop that no reader should meet on a page (DESIGN.md, convention 11).
 WORKSHOP_WORDS = ("chapter's goals", "(goal ", "we asked", "closing note", "source tutorial",
                   "nbval", "gan_tutorial_smoke", "/tmp/", "name or service not known",
@@ -122,7 +141,7 @@ def test_no_page_shows_the_workshop(chapter) -> None:
     assert not found, f"visible on the page (cell, text): {found}"
 
 
-@pytest.mark.parametrize("page", ["intro", "faq", "api"])
+@pytest.mark.parametrize("page", ["intro", "background", "faq", "api"])
 def test_no_markdown_page_shows_the_workshop(page: str) -> None:
     text = (ROOT / "book" / f"{page}.md").read_text().lower()
     assert not [word for word in WORKSHOP_WORDS if word in text]

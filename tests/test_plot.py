@@ -156,6 +156,8 @@ def test_metric_bars_rejects_bad_input(values, kwargs, message) -> None:
 def test_scatter_2d_draws_samples_and_modes() -> None:
     ax = plot.scatter_2d(torch.randn(50, 2), centers=np.zeros((3, 2)), title="t")
     assert [len(c.get_offsets()) for c in ax.collections] == [50, 3]
+    samples, modes = ax.collections
+    assert modes.get_zorder() < samples.get_zorder()  # the crosses never hide the samples
     assert ax.get_title() == "t"
     plt.close("all")
     with pytest.raises(ValueError, match=r"samples must have shape \(n, 2\)"):

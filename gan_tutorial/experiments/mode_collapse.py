@@ -20,8 +20,10 @@ what it would be alone (tested, penalties included).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import multiprocessing
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +36,12 @@ from tqdm.auto import tqdm
 from ..data import gaussian_grid, gaussian_ring, grid_centers, ring_centers
 from ..losses import discriminator_loss, get_loss
 from ..metrics import kl_to_uniform
-from ..models import PointDiscriminator, PointGenerator
+from ..models import (
+    BatchNormPointGenerator,
+    MaxoutPointDiscriminator,
+    PointDiscriminator,
+    PointGenerator,
+)
 from ..validation import check_finite, check_int, check_ints, check_number, describe
 
 #: dataset name -> (sampler ``(n, generator) -> (n, 2)``, mode centres ``(K, 2)``, std).
@@ -42,16 +49,25 @@ DATASETS: dict[str, tuple[Callable[..., torch.Tensor], torch.Tensor, float]] = {
     "ring": (gaussian_ring, ring_centers(), 0.01),
     "grid": (gaussian_grid, grid_centers(), 0.05),
 }
-#: The columns of the summary table (and of ``book/results/mode_collapse.csv``).
+#: The columns of the table that :func:`summarize` returns.
 COLUMNS = ("dataset", "method", "seeds", "modes_mean", "modes_se", "hq_mean", "hq_se",
            "kl_mean", "kl_se")
 #: The registry losses (:data:`gan_tutorial.losses.LOSSES`) the 2-D comparison uses.
 LOSS_NAMES = ("saturating", "nonsaturating", "wasserstein-gp")
 
 
+#: The optimisers of a :class:`Method`, Adam (Kingma & Ba 2015) and RMSProp (Tieleman &
+#: Hinton 2012).
+OPTIMIZERS = ("adam", "rmsprop")
+#: The network families of a :class:`Protocol`, ``"relu-mlp"`` (``PointGenerator`` and
+#: ``PointDiscriminator`` with ReLU) and ``"pacgan"`` (``BatchNormPointGenerator`` and
+#: ``MaxoutPointDiscriminator`` with 5 pieces, Lin et al. 2018, Appendix).
+NETWORKS = ("relu-mlp", "pacgan")
+
+
 @dataclass(frozen=True)
 class Method:
-    """One training method of the comparison.
+    """One training method of the comparison: loss, packing, penalties and optimiser.
 
     Attributes:
         name: the label in tables and plots.
@@ -65,13 +81,17 @@ class Method:
         lambda_gp: weight of the WGAN-GP penalty (Gulrajani et al. 2017 use 10): > 0 with
             ``"wasserstein-gp"`` and 0 with every other loss (which adds no such penalty).
         r1_gamma: weight gamma of the R1 penalty (Mescheder et al. 2018, Eq. 9), >= 0; any loss.
-        lr, betas: Adam settings of both players, lr > 0, betas in [0, 1).
+        lr, betas: optimiser settings of both players, lr > 0, betas in [0, 1). For Adam the
+            two betas; for RMSProp ``betas[0]`` must be 0 (no momentum) and ``betas[1]`` is the
+            decay rate alpha of the squared-gradient average.
+        optimizer: one of :data:`OPTIMIZERS`, ``"adam"`` (default) or ``"rmsprop"``.
 
     Raises:
-        ValueError: naming the setting, on an unknown loss, a ``pack`` or ``d_steps`` that is
-            not an integer >= 1, a negative penalty, ``lambda_gp > 0`` with a loss that has no
-            gradient penalty (or ``lambda_gp = 0`` with ``"wasserstein-gp"``), a penalty with
-            ``pack > 1``, a non-positive ``lr``, or betas that are not two numbers in [0, 1).
+        ValueError: naming the setting, on an unknown loss or optimiser, a ``pack`` or
+            ``d_steps`` that is not an integer >= 1, a negative penalty, ``lambda_gp > 0`` with
+            a loss that has no gradient penalty (or ``lambda_gp = 0`` with
+            ``"wasserstein-gp"``), a penalty with ``pack > 1``, a non-positive ``lr``, betas
+            that are not two numbers in [0, 1), or RMSProp with ``betas[0] != 0``.
     """
 
     name: str
@@ -82,10 +102,14 @@ class Method:
     r1_gamma: float = 0.0
     lr: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
+    optimizer: str = "adam"
 
     def __post_init__(self) -> None:
         if self.loss not in LOSS_NAMES:
             raise ValueError(f"loss must be one of {LOSS_NAMES}, got {describe(self.loss)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, "
+                             f"got {describe(self.optimizer)}")
         check_int("pack", self.pack, minimum=1)
         check_int("d_steps", self.d_steps, minimum=1)
         check_number("lambda_gp", self.lambda_gp, minimum=0)
@@ -95,6 +119,9 @@ class Method:
             raise ValueError(f"betas must be two numbers in [0, 1), got {describe(self.betas)}")
         for beta in self.betas:
             check_number("betas", beta, minimum=0, maximum=1, below=True)
+        if self.optimizer == "rmsprop" and self.betas[0] != 0:
+            raise ValueError(f"RMSProp has no momentum here: betas[0] must be 0, "
+                             f"got {self.betas[0]}")
         if get_loss(self.loss).gradient_penalty != (self.lambda_gp > 0):
             raise ValueError(f"lambda_gp must be > 0 with 'wasserstein-gp' and 0 with any other "
                              f"loss (only WGAN-GP has that penalty), got lambda_gp="
@@ -105,24 +132,34 @@ class Method:
 
 @dataclass(frozen=True)
 class Protocol:
-    """Sizes of one run of the protocol (PacGAN's values in brackets).
+    """Networks and sizes of one run of the protocol (PacGAN's values in brackets).
 
-    Smaller than PacGAN's so that 7 methods x 2 datasets x 5 seeds train in minutes on a
-    2-core CPU: ReLU MLPs without BatchNorm or maxout, and far fewer steps. Both players'
-    learning rates decay linearly to 0 over ``steps`` (PacGAN used a constant rate).
+    The defaults are the small, fast setting of the chapter's first live runs: ReLU MLPs
+    without BatchNorm or maxout, 6,000 steps, learning rates decaying linearly to 0.
+    :data:`PAPER` holds each method's published setting.
 
     Attributes:
         steps: G updates per run.
         batch_size: packs per minibatch of D, real and fake each [100].
         latent_dim: size of z ~ N(0, I) [2].
-        g_hidden, d_hidden: hidden widths of G and D [4 x 400 with BatchNorm; 3 x 200 maxout].
+        g_hidden, d_hidden: hidden widths of G and D [4 x 400; 3 x 200].
+        networks: one of :data:`NETWORKS` ["pacgan": BatchNorm G, maxout D with 5 pieces].
+        init_std: weights drawn from N(0, init_std^2) and biases set to 0 if > 0 [0.02];
+            0 keeps PyTorch's default initialisation.
+        decay: learning rates decay linearly to 0 over ``steps`` [False: constant].
         n_train: training points drawn once per run [100,000].
         n_eval: generated points scored per run [2,500].
         threshold: HQ radius in standard deviations [3].
+        checkpoints: G steps (< ``steps``) after which every run is also scored, for
+            learning curves; the final score is always taken.
+        time_limit: seconds; if set, training stops after the first step that ends past it,
+            and each :class:`Run` records the steps it got. None trains all ``steps``.
 
     Raises:
         ValueError: naming the field, if a size is not a positive integer, a hidden-width tuple
-            is empty, or ``threshold`` is not a finite number > 0.
+            is empty, ``networks`` is unknown, ``init_std`` is negative, ``threshold`` or
+            ``time_limit`` is not a finite number > 0, or a checkpoint is not in
+            ``[1, steps)``.
     """
 
     steps: int = 6_000
@@ -130,21 +167,40 @@ class Protocol:
     latent_dim: int = 2
     g_hidden: tuple[int, ...] = (64, 64, 64)
     d_hidden: tuple[int, ...] = (64, 64, 64)
+    networks: str = "relu-mlp"
+    init_std: float = 0.0
+    decay: bool = True
     n_train: int = 100_000
     n_eval: int = 2_500
     threshold: float = 3.0
+    checkpoints: tuple[int, ...] = ()
+    time_limit: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "latent_dim", "n_train", "n_eval"):
             check_int(name, getattr(self, name), minimum=1)
         check_ints("g_hidden", self.g_hidden)
         check_ints("d_hidden", self.d_hidden)
+        if self.networks not in NETWORKS:
+            raise ValueError(f"networks must be one of {NETWORKS}, got {describe(self.networks)}")
+        check_number("init_std", self.init_std, minimum=0)
         check_number("threshold", self.threshold, minimum=0, above=True)
+        if self.time_limit is not None:
+            check_number("time_limit", self.time_limit, minimum=0, above=True)
+        for step in self.checkpoints:
+            check_int("checkpoints", step, minimum=1, maximum=self.steps - 1)
+
+    def describe_networks(self) -> str:
+        """A short description of G and D, e.g. ``"G 4x400 ReLU+BN, D 3x200 maxout(5)"``."""
+        g, d = self.g_hidden, self.d_hidden
+        if self.networks == "pacgan":
+            return f"G {len(g)}x{g[0]} ReLU+BN, D {len(d)}x{d[0]} maxout(5)"
+        return f"G {len(g)}x{g[0]} ReLU, D {len(d)}x{d[0]} ReLU"
 
 
-#: The methods of the book's comparison. Every GAN variant uses Adam(3e-3, beta1 = 0,
-#: beta2 = 0.99). WGAN-GP uses the paper's betas (0, 0.9) and n_critic = d_steps = 5 with lr
-#: 1e-3, ten times the paper's 1e-4, which is too slow for this budget.
+#: The methods of the small :class:`Protocol` defaults (the chapter's earlier live runs).
+#: Every GAN variant uses Adam(3e-3, beta1 = 0, beta2 = 0.99); WGAN-GP uses n_critic = 5 and
+#: Adam(1e-3, (0, 0.9)).
 METHODS: tuple[Method, ...] = (
     Method("GAN (saturating)", loss="saturating", lr=3e-3, betas=(0.0, 0.99)),
     Method("GAN (non-saturating)", lr=3e-3, betas=(0.0, 0.99)),
@@ -155,6 +211,35 @@ METHODS: tuple[Method, ...] = (
     Method("PacGAN4", pack=4, lr=3e-3, betas=(0.0, 0.99)),
     Method("GAN + R1", r1_gamma=0.1, lr=3e-3, betas=(0.0, 0.99)),
 )
+
+#: PacGAN's 2-D setting (Lin et al. 2018, Appendix, and their released configuration). G
+#: 4 x 400 ReLU + BatchNorm, D 3 x 200 maxout with 5 pieces, N(0, 0.02^2) weights, batch 100,
+#: 100,000 training points, constant learning rate. PacGAN trained 400 epochs (400,000 steps);
+#: the study trains fewer (``steps`` is set by the benchmark and written to the CSV).
+PACGAN_PROTOCOL = Protocol(steps=20_000, g_hidden=(400,) * 4, d_hidden=(200,) * 3,
+                           networks="pacgan", init_std=0.02, decay=False)
+#: Gulrajani et al.'s toy setting (their released ``gan_toy.py``). G and D 3 x 512 ReLU,
+#: batch 256, constant learning rate (they trained 100,000 G steps).
+WGAN_GP_PROTOCOL = Protocol(steps=10_000, batch_size=256, g_hidden=(512,) * 3,
+                            d_hidden=(512,) * 3, decay=False)
+
+#: Protocol 1, each method at its paper's setting, as method name -> (method, protocol).
+#: GAN and PacGAN use Adam(1e-4, beta1 = 0.8) (Lin et al. 2018). WGAN-GP uses lambda = 10,
+#: n_critic = 5, Adam(1e-4, (0.5, 0.9)) (Gulrajani et al. 2017, Algorithm 1). R1 uses
+#: gamma = 10 and RMSProp(1e-4, alpha = 0.99), the defaults of Mescheder et al.'s released
+#: code (``configs/default.yaml``), on PacGAN's networks.
+PAPER: dict[str, tuple[Method, Protocol]] = {
+    "GAN (saturating)": (Method("GAN (saturating)", loss="saturating", lr=1e-4,
+                                betas=(0.8, 0.999)), PACGAN_PROTOCOL),
+    "GAN": (Method("GAN", lr=1e-4, betas=(0.8, 0.999)), PACGAN_PROTOCOL),
+    **{f"PacGAN{m}": (Method(f"PacGAN{m}", pack=m, lr=1e-4, betas=(0.8, 0.999)),
+                      PACGAN_PROTOCOL) for m in (2, 3, 4)},
+    "WGAN-GP": (Method("WGAN-GP", loss="wasserstein-gp", d_steps=5, lambda_gp=10.0, lr=1e-4,
+                       betas=(0.5, 0.9)), WGAN_GP_PROTOCOL),
+    "GAN + R1": (Method("GAN + R1", r1_gamma=10.0, lr=1e-4, betas=(0.0, 0.99),
+                        optimizer="rmsprop"), PACGAN_PROTOCOL),
+}
+
 
 #: PacGAN's Table 1 (Lin et al. 2018, 10 trials, mean and s.e.), keyed by (dataset, method),
 #: values (modes, modes s.e., HQ %, HQ s.e., reverse KL, KL s.e.).
@@ -172,9 +257,40 @@ PACGAN_TABLE1: dict[tuple[str, str], tuple[float, ...]] = {
 }
 
 
+def search_space(n: int = 6, seed: int = 0) -> list[tuple[float, float]]:
+    """Protocol 2's random search: ``n`` settings (lr, beta1), the same for every method.
+
+    Lucic et al. 2018 ("Are GANs created equal?") compare GANs at an equal search budget. Here
+    each setting draws ``lr`` log-uniformly from [1e-5, 1e-2] and ``beta1`` uniformly from
+    [0, 0.9], from a generator seeded with ``seed``; every method gets these very settings
+    (Adam, its own beta2, networks and steps).
+
+    Returns:
+        ``n`` pairs ``(lr, beta1)``, rounded to 3 significant digits and 2 decimals.
+
+    Raises:
+        ValueError: if ``n`` is not an integer >= 1 or ``seed`` not an integer >= 0.
+    """
+    n = check_int("n", n, minimum=1)
+    rng = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    u = torch.rand(n, 2, generator=rng, dtype=torch.float64)
+    return [(float(f"{10 ** (-5 + 3 * a):.3g}"), round(0.9 * b, 2)) for a, b in u.tolist()]
+
+
+def tuned(method: Method, lr: float, beta1: float) -> Method:
+    """``method`` with Adam(lr, (beta1, its beta2)): a setting of protocol 2's search."""
+    return Method(method.name, method.loss, method.pack, method.d_steps, method.lambda_gp,
+                  method.r1_gamma, lr, (beta1, method.betas[1]), "adam")
+
+
 @dataclass
 class Run:
-    """One trained run: its identity, its 2,500 samples and their scores."""
+    """One trained run: its identity and setting, its 2,500 samples and their scores.
+
+    ``lr`` and ``betas`` are the optimiser's; ``steps`` the G steps it got; ``seconds`` the
+    wall time of the whole stacked training it was part of; ``curve`` holds
+    ``(step, modes, hq_fraction, reverse_kl)`` at the protocol's checkpoints.
+    """
 
     dataset: str
     method: str
@@ -183,30 +299,113 @@ class Run:
     modes: int
     hq_fraction: float
     reverse_kl: float
+    lr: float = 0.0
+    betas: tuple[float, float] = (0.0, 0.0)
+    steps: int = 0
+    seconds: float = 0.0
+    curve: list[tuple[int, int, float, float]] = field(default_factory=list, repr=False)
 
 
 class _Stacked:
-    """``S`` copies of one architecture, with stacked parameters and a vmapped forward."""
+    """``S`` copies of one architecture, with stacked parameters and a vmapped forward.
 
-    def __init__(self, models: Sequence[nn.Module]) -> None:
+    All parameters live in one leaf tensor ``flat (S, P)``; :attr:`params` are views of it
+    with the shapes of the stacked state ``(S, *shape)``, so one optimiser step updates every
+    parameter of every run in a few operations.
+    """
+
+    def __init__(self, models: Sequence[nn.Module], device: torch.device | str = "cpu") -> None:
         params, _ = stack_module_state(list(models))
-        self.params = {name: p.detach().requires_grad_(True) for name, p in params.items()}
+        self.names = list(params)
+        self.shapes = [p.shape[1:] for p in params.values()]
+        self.flat = torch.cat([p.detach().flatten(1) for p in params.values()], dim=1
+                              ).to(device).requires_grad_(True)
         self.base = copy.deepcopy(models[0]).to("meta")
         self.forward = vmap(lambda p, x: functional_call(self.base, p, (x,)))
+
+    def unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Split a ``(S, P)`` tensor (the parameters or their gradient) by parameter name."""
+        sizes = [math.prod(shape) for shape in self.shapes]
+        return {name: chunk.view(len(flat), *shape) for name, shape, chunk in
+                zip(self.names, self.shapes, flat.split(sizes, dim=1))}
+
+    @property
+    def params(self) -> dict[str, torch.Tensor]:
+        return self.unflatten(self.flat)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """``x (S, B, ...)`` -> outputs ``(S, B', ...)``: run s sees ``x[s]``."""
         return self.forward(self.params, x)
 
 
-def _build(method: Method, protocol: Protocol, seeds: Sequence[int]) -> tuple[_Stacked, _Stacked]:
+class _StackedOptimizer:
+    """Adam or RMSProp on ``flat (S, P)`` with one learning rate and betas per run.
+
+    The update of each row is PyTorch's ``Adam`` (eps 1e-8, bias-corrected moments) or
+    ``RMSprop`` (eps 1e-8, no momentum, not centred) with that row's settings (tested
+    against them). ``scale`` multiplies every learning rate (the linear decay).
+    """
+
+    def __init__(self, flat: torch.Tensor, lrs: Sequence[float],
+                 betas: Sequence[tuple[float, float]], kind: str) -> None:
+        self.flat, self.kind, self.t = flat, kind, 0
+        column = lambda v: torch.tensor(v, dtype=flat.dtype, device=flat.device)[:, None]  # noqa: E731
+        self.lr = column(list(lrs))
+        self.beta1 = column([b[0] for b in betas])
+        self.beta2 = column([b[1] for b in betas])
+        self.m = torch.zeros_like(flat)
+        self.v = torch.zeros_like(flat)
+
+    def zero_grad(self) -> None:
+        self.flat.grad = None
+
+    @torch.no_grad()
+    def step(self, scale: float = 1.0) -> None:
+        g, self.t = self.flat.grad, self.t + 1
+        self.v.lerp_(g * g, 1 - self.beta2)
+        if self.kind == "rmsprop":
+            self.flat.addcdiv_(g * (self.lr * scale), self.v.sqrt().add_(1e-8), value=-1)
+            return
+        self.m.lerp_(g, 1 - self.beta1)
+        step = self.lr * scale / (1 - self.beta1 ** self.t)
+        denom = (self.v / (1 - self.beta2 ** self.t)).sqrt_().add_(1e-8)
+        self.flat.addcdiv_(self.m * step, denom, value=-1)
+
+
+def _init_normal(model: nn.Module, std: float) -> nn.Module:
+    """Linear weights ~ N(0, std^2), biases 0 (PacGAN's ``IsotropicGaussian(0.02)``)."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
+def _networks(method: Method, protocol: Protocol) -> tuple[nn.Module, nn.Module]:
+    """One G and one D of ``protocol.networks`` (drawing from torch's global generator)."""
+    if protocol.networks == "pacgan":
+        G: nn.Module = BatchNormPointGenerator(protocol.latent_dim, 2, protocol.g_hidden)
+        D: nn.Module = MaxoutPointDiscriminator(2, protocol.d_hidden, method.pack, pieces=5)
+    else:
+        G = PointGenerator(protocol.latent_dim, 2, protocol.g_hidden, "relu")
+        D = PointDiscriminator(2, protocol.d_hidden, method.pack, "relu")
+    if protocol.init_std:
+        _init_normal(G, protocol.init_std)
+        _init_normal(D, protocol.init_std)
+    return G, D
+
+
+def _build(method: Method, protocol: Protocol, seeds: Sequence[int],
+           device: torch.device | str = "cpu") -> tuple[_Stacked, _Stacked]:
     """One G and one D per seed, each initialised from ``torch.manual_seed(seed)``."""
     Gs, Ds = [], []
     for seed in seeds:
         torch.manual_seed(seed)
-        Gs.append(PointGenerator(protocol.latent_dim, 2, protocol.g_hidden, "relu"))
-        Ds.append(PointDiscriminator(2, protocol.d_hidden, method.pack, "relu"))
-    return _Stacked(Gs), _Stacked(Ds)
+        G, D = _networks(method, protocol)
+        Gs.append(G)
+        Ds.append(D)
+    return _Stacked(Gs, device), _Stacked(Ds, device)
 
 
 def _d_loss(method: Method, D: _Stacked, x_real: torch.Tensor, x_fake: torch.Tensor,
@@ -231,75 +430,137 @@ def _g_loss(method: Method, d_g_z: torch.Tensor) -> torch.Tensor:
 
 
 def _train(method: Method, protocol: Protocol, data: torch.Tensor, seeds: Sequence[int],
-           rng: torch.Generator, progress: bool) -> _Stacked:
-    """Alternate ``d_steps`` D steps and one G step on all S runs at once; return the G's."""
-    G, D = _build(method, protocol, seeds)
-    opt_g = torch.optim.Adam(G.params.values(), lr=method.lr, betas=method.betas)
-    opt_d = torch.optim.Adam(D.params.values(), lr=method.lr, betas=method.betas)
-    decay = [torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 - k / protocol.steps)
-             for opt in (opt_g, opt_d)]
-    S, n = len(seeds), protocol.batch_size * method.pack
-    rows = torch.arange(S)[:, None]
+           settings: Sequence[tuple[float, tuple[float, float]]], rng: torch.Generator,
+           progress: bool, score: Callable[[int, _Stacked], None]) -> tuple[_Stacked, int]:
+    """Alternate ``d_steps`` D steps and one G step on all S runs at once.
+
+    Run s trains with ``settings[s] = (lr, betas)``. ``score(step, G)`` is called at the
+    protocol's checkpoints. Returns the stacked G and the number of G steps done.
+    """
+    G, D = _build(method, protocol, seeds, data.device)
+    lrs, betas = [lr for lr, _ in settings], [b for _, b in settings]
+    opt_g = _StackedOptimizer(G.flat, lrs, betas, method.optimizer)
+    opt_d = _StackedOptimizer(D.flat, lrs, betas, method.optimizer)
+    S, n, device = len(seeds), protocol.batch_size * method.pack, data.device
+    rows = torch.arange(S, device=device)[:, None]
+    start = time.perf_counter()
 
     def z() -> torch.Tensor:
-        return torch.randn(S, n, protocol.latent_dim, generator=rng)
+        return torch.randn(S, n, protocol.latent_dim, generator=rng, device=device)
 
-    for _ in tqdm(range(protocol.steps), desc=method.name, disable=not progress, leave=False):
+    step = 0
+    for step in tqdm(range(1, protocol.steps + 1), desc=method.name, disable=not progress,
+                     leave=False):
+        scale = 1 - (step - 1) / protocol.steps if protocol.decay else 1.0
         for _ in range(method.d_steps):
-            x_real = data[rows, torch.randint(protocol.n_train, (S, n), generator=rng)]
+            index = torch.randint(protocol.n_train, (S, n), generator=rng, device=device)
             with torch.no_grad():
                 x_fake = G(z())
-            opt_d.zero_grad(set_to_none=True)
-            _d_loss(method, D, x_real, x_fake, rng).backward()
-            opt_d.step()
-        opt_g.zero_grad(set_to_none=True)
+            opt_d.zero_grad()
+            _d_loss(method, D, data[rows, index], x_fake, rng).backward()
+            opt_d.step(scale)
+        opt_g.zero_grad()
         _g_loss(method, D(G(z()))).backward()
-        opt_g.step()
-        for schedule in decay:
-            schedule.step()
-    return G
+        opt_g.step(scale)
+        if step in protocol.checkpoints:
+            score(step, G)
+        if protocol.time_limit is not None and time.perf_counter() - start > protocol.time_limit:
+            break
+    return G, step
+
+
+def run_plan(plan: Sequence[tuple[str, Method, int]], protocol: Protocol = Protocol(),
+             progress: bool = True, device: torch.device | str = "cpu") -> list[Run]:
+    """Train the runs ``(dataset, method, seed)`` of ``plan`` all at once and score each.
+
+    The methods of a plan may differ only in ``name``, ``lr`` and ``betas`` (they share one
+    stacked model and optimiser). Run ``(dataset, method, seed)`` draws its ``n_train``
+    training points, its initial weights and its 2,500 evaluation latents from ``seed``; the
+    minibatches of all runs come from one stream seeded by the first run's seed (on
+    ``device``), so the whole call is deterministic on a given machine.
+
+    Returns:
+        One :class:`Run` per entry of ``plan``, in its order.
+
+    Raises:
+        ValueError: on an empty plan, an unknown dataset, a seed that is not an integer >= 0,
+            or methods that differ in more than name, lr and betas.
+    """
+    if not plan:
+        raise ValueError("plan is empty")
+    first = plan[0][1]
+    for name, method, seed in plan:
+        if name not in DATASETS:
+            raise ValueError(f"datasets must be names in {sorted(DATASETS)}, got {name!r}")
+        check_int("seed", seed, minimum=0)
+        same = dataclasses.replace(method, name=first.name, lr=first.lr, betas=first.betas)
+        if same != first:
+            raise ValueError(f"the methods of one plan may differ only in name, lr and "
+                             f"betas, got {first} and {method}")
+    data = torch.stack([DATASETS[name][0](protocol.n_train,
+                                          generator=torch.Generator().manual_seed(seed))
+                        for name, _, seed in plan]).to(device)
+    z_eval = torch.stack([torch.randn(protocol.n_eval, protocol.latent_dim,
+                                      generator=torch.Generator().manual_seed(10_000 + seed))
+                          for _, _, seed in plan]).to(device)
+    curves: list[list[tuple[int, int, float, float]]] = [[] for _ in plan]
+
+    def score(step: int, G: _Stacked) -> None:
+        with torch.no_grad():
+            samples = G(z_eval).cpu()
+        for curve, (name, method, seed), x in zip(curves, plan, samples):
+            run = _score(name, method.name, seed, x, protocol.threshold)
+            curve.append((step, run.modes, run.hq_fraction, run.reverse_kl))
+
+    rng = torch.Generator(device).manual_seed(plan[0][2])
+    start = time.perf_counter()
+    G, steps = _train(first, protocol, data, [seed for _, _, seed in plan],
+                      [(m.lr, m.betas) for _, m, _ in plan], rng, progress, score)
+    with torch.no_grad():
+        samples = G(z_eval).cpu()
+    seconds = time.perf_counter() - start
+    runs = []
+    for curve, (name, method, seed), x in zip(curves, plan, samples):
+        run = _score(name, method.name, seed, x, protocol.threshold)
+        run.lr, run.betas, run.steps, run.seconds = method.lr, tuple(method.betas), steps, seconds
+        run.curve = curve
+        runs.append(run)
+    return runs
 
 
 def run_method(method: Method, datasets: Sequence[str], seeds: Sequence[int],
-               protocol: Protocol = Protocol(), progress: bool = True) -> list[Run]:
+               protocol: Protocol = Protocol(), progress: bool = True,
+               settings: Sequence[tuple[float, float]] | None = None,
+               device: torch.device | str = "cpu") -> list[Run]:
     """Train ``method`` on every dataset for every seed (all at once) and score each run.
-
-    Run ``(dataset, seed)`` draws its ``n_train`` training points, its initial weights and its
-    2,500 evaluation latents from ``seed``; the minibatches of all runs come from one stream
-    seeded by ``seeds[0]``, so the whole call is deterministic on a given machine.
 
     Args:
         method: what to train.
         datasets: names in :data:`DATASETS` (``"ring"``, ``"grid"``).
         seeds: integer seeds >= 0 (NumPy integers too), at least one.
-        protocol: the sizes.
+        protocol: networks and sizes.
         progress: show a tqdm bar.
+        settings: optional ``(lr, beta1)`` pairs (protocol 2's search, :func:`search_space`):
+            every pair is trained for every dataset and seed with Adam(lr, (beta1, the
+            method's beta2)). None trains the method's own optimiser setting.
+        device: where to train.
 
     Returns:
-        One :class:`Run` per ``(dataset, seed)``, datasets in the outer loop.
+        One :class:`Run` per ``(dataset, setting, seed)``, in that nesting order (see
+        :func:`run_plan` for the seeding).
 
     Raises:
-        ValueError: on an unknown dataset name, no dataset, or seeds that are not a non-empty
-            sequence of integers >= 0.
+        ValueError: on an unknown dataset name, no dataset, seeds that are not a non-empty
+            sequence of integers >= 0, or a setting that :class:`Method` refuses.
     """
     if isinstance(datasets, str) or not datasets \
             or any(name not in DATASETS for name in datasets):
         raise ValueError(f"datasets must be a non-empty list of names in {sorted(DATASETS)}, "
                          f"got {describe(datasets)}")
     seeds = check_ints("seeds", seeds, minimum=0)
-    runs = [(name, seed) for name in datasets for seed in seeds]
-    data = torch.stack([DATASETS[name][0](protocol.n_train,
-                                          generator=torch.Generator().manual_seed(seed))
-                        for name, seed in runs])
-    rng = torch.Generator().manual_seed(seeds[0])
-    G = _train(method, protocol, data, [seed for _, seed in runs], rng, progress)
-    with torch.no_grad():
-        z = torch.stack([torch.randn(protocol.n_eval, protocol.latent_dim,
-                                     generator=torch.Generator().manual_seed(10_000 + seed))
-                         for _, seed in runs])
-        samples = G(z)
-    return [_score(name, method.name, seed, x, protocol.threshold)
-            for (name, seed), x in zip(runs, samples)]
+    variants = [method] if settings is None else [tuned(method, lr, b1) for lr, b1 in settings]
+    plan = [(name, v, seed) for name in datasets for v in variants for seed in seeds]
+    return run_plan(plan, protocol, progress, device)
 
 
 def _cost(method: Method) -> float:

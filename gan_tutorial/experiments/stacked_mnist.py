@@ -1,0 +1,215 @@
+"""Stacked MNIST (PacGAN Table 2): 1,000 modes made of three MNIST digits, one per channel.
+
+An image of Stacked MNIST is three real digits stacked as the red, green and blue channels of
+one ``3 x 28 x 28`` image (Metz et al. 2017; Srivastava et al. 2017, VEEGAN, Section 5.2;
+Lin et al. 2018, PacGAN, Section 5.2), so the data have ``10^3 = 1,000`` modes, one per triple
+of classes. A generator is scored on 26,000 samples: the book's MNIST evaluator
+(:func:`gan_tutorial.metrics.mnist_evaluator`) classifies each channel, a sample's mode is the
+triple of classes, and the scores are the number of modes with at least one sample and the
+KL divergence of the mode histogram to the uniform distribution over the 1,000 modes.
+
+The triples are drawn at random (with replacement) from the digits given, e.g. the 5,000
+offline MNIST digits. The networks are the package's DCGAN (:mod:`gan_tutorial.models`) with
+3 channels; PacDCGAN packs ``m`` images by concatenating them along the channels, so D sees
+``3 m`` channels (Lin et al. 2018, Section 5.2). D's loss comes from the package's loss
+registry through :func:`gan_tutorial.losses.discriminator_loss`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ..losses import discriminator_loss, get_loss
+from ..metrics import MNISTEvaluator, kl_to_uniform
+from ..models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
+from ..sampling import evaluating
+from ..validation import check_int, check_number, describe
+
+#: The number of modes of Stacked MNIST, one per triple of digit classes.
+NUM_MODES = 1_000
+
+
+@dataclass(frozen=True)
+class StackedSetting:
+    """One Stacked MNIST method and its training sizes (PacGAN's values in brackets).
+
+    Attributes:
+        name: label in tables.
+        pack: images per decision of D (PacDCGAN's m), >= 1 [1 and 2].
+        r1_gamma: R1 weight (Mescheder et al. 2018, Eq. 9), >= 0; 0 adds nothing.
+        steps: G updates [50 epochs of 128,000 triples at batch 64: 100,000].
+        batch_size: packs per minibatch [64].
+        lr, beta1: Adam's settings of both players [2e-4, 0.5; beta2 0.999].
+        latent_dim: size of z [100].
+        n_train: training triples drawn once [128,000].
+        time_limit: seconds; if set, training stops after the first step that ends past it.
+
+    Raises:
+        ValueError: naming the field, on a size that is not a positive integer, a negative
+            ``r1_gamma``, a penalty with ``pack > 1``, or a non-positive ``lr``.
+    """
+
+    name: str
+    pack: int = 1
+    r1_gamma: float = 0.0
+    steps: int = 5_000
+    batch_size: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5
+    latent_dim: int = 100
+    n_train: int = 128_000
+    time_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("pack", "steps", "batch_size", "latent_dim", "n_train"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_number("r1_gamma", self.r1_gamma, minimum=0)
+        check_number("lr", self.lr, minimum=0, above=True)
+        check_number("beta1", self.beta1, minimum=0, maximum=1, below=True)
+        if self.pack > 1 and self.r1_gamma:
+            raise ValueError("the R1 penalty needs one score per image: use it with pack=1")
+        if self.time_limit is not None:
+            check_number("time_limit", self.time_limit, minimum=0, above=True)
+
+
+def stack_triples(digits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Stack the digits ``digits[index[:, c]]`` as channel c: ``(n, 3, 28, 28)``.
+
+    Args:
+        digits: MNIST images ``(N, 1, 28, 28) float32 in [-1, 1]``.
+        index: ``(n, 3)`` int64 indices into ``digits``.
+
+    Raises:
+        ValueError: if the shapes are not as stated.
+    """
+    if not isinstance(digits, torch.Tensor) or digits.dim() != 4 or digits.shape[1] != 1:
+        raise ValueError(f"digits must be (N, 1, H, W), got {describe(digits)}")
+    if not isinstance(index, torch.Tensor) or index.dim() != 2 or index.shape[1] != 3:
+        raise ValueError(f"index must be (n, 3) indices, got {describe(index)}")
+    return digits[index, 0]
+
+
+def pack_images(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """PacGAN's packing of images: ``(B * m, C, H, W) -> (B, m * C, H, W)``.
+
+    Images ``m i .. m i + m - 1`` are concatenated along the channels into pack i (Lin et al.
+    2018, Section 5.2: "we concatenate m samples along the channel dimension").
+
+    Raises:
+        ValueError: if ``x`` is not 4-D or its length is not a multiple of ``pack``.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or len(x) % pack:
+        raise ValueError(f"x must be (B * {pack}, C, H, W), got {describe(x)}")
+    return x.reshape(len(x) // pack, pack * x.shape[1], *x.shape[2:])
+
+
+def random_triples(n: int, n_digits: int, generator: torch.Generator) -> torch.Tensor:
+    """``(n, 3)`` int64 indices drawn uniformly, with replacement, from ``range(n_digits)``."""
+    return torch.randint(check_int("n_digits", n_digits, minimum=1),
+                         (check_int("n", n, minimum=1), 3), generator=generator,
+                         device=generator.device)
+
+
+def channel_modes(images: torch.Tensor, evaluator: MNISTEvaluator,
+                  batch_size: int = 2_000) -> torch.Tensor:
+    """The mode ``100 c_0 + 10 c_1 + c_2`` of each image, ``c_k`` the class of channel k.
+
+    Args:
+        images: ``(N, 3, 28, 28) float32 in [-1, 1]`` (not checked per batch).
+        evaluator: the book's MNIST classifier, on any device.
+
+    Returns:
+        ``(N,)`` int64 in [0, 1000), on the CPU.
+
+    Raises:
+        ValueError: if ``images`` is not ``(N, 3, 28, 28)``.
+    """
+    if not isinstance(images, torch.Tensor) or tuple(images.shape[1:]) != (3, 28, 28):
+        raise ValueError(f"images must be (N, 3, 28, 28), got {describe(images)}")
+    device = next(evaluator.parameters()).device
+    modes = []
+    with torch.no_grad():
+        for batch in images.split(batch_size):
+            digits = evaluator(batch.to(device).reshape(-1, 1, 28, 28)).argmax(1).view(-1, 3)
+            modes.append((digits * torch.tensor([100, 10, 1], device=device)).sum(1).cpu())
+    return torch.cat(modes)
+
+
+def mode_scores(modes: torch.Tensor) -> dict[str, float]:
+    """Modes covered and ``KL(histogram || uniform over 1,000)`` of mode ids ``(N,)``.
+
+    Returns:
+        ``{"modes": int in [0, 1000], "kl": float >= 0 (nats)}``.
+
+    Raises:
+        ValueError: if ``modes`` is empty or holds values outside [0, 1000).
+    """
+    if not isinstance(modes, torch.Tensor) or modes.dim() != 1 or not len(modes) \
+            or modes.min() < 0 or modes.max() >= NUM_MODES:
+        raise ValueError(f"modes must be a non-empty (N,) tensor of ids in [0, {NUM_MODES}), "
+                         f"got {describe(modes)}")
+    counts = torch.bincount(modes, minlength=NUM_MODES).double()
+    return {"modes": int((counts > 0).sum()), "kl": kl_to_uniform(counts / len(modes))}
+
+
+def train_stacked(setting: StackedSetting, digits: torch.Tensor, seed: int,
+                  device: torch.device | str = "cpu") -> tuple[DCGANGenerator, int, float]:
+    """Train a (Pac)DCGAN on random triples of ``digits``; return G, steps done and seconds.
+
+    One D step and one G step per iteration, the non-saturating loss (Goodfellow et al. 2014,
+    Section 3), Adam for both players, DCGAN initialisation. Seeded by ``seed`` (weights,
+    triples, latents).
+
+    Raises:
+        ValueError: as :func:`stack_triples`, or on a negative seed.
+    """
+    seed = check_int("seed", seed, minimum=0)
+    torch.manual_seed(seed)
+    m, loss = setting.pack, get_loss("nonsaturating")
+    G = DCGANGenerator(setting.latent_dim, channels=3).to(device)
+    D = DCGANDiscriminator(channels=3 * m).to(device)
+    G.apply(init_dcgan_weights)
+    D.apply(init_dcgan_weights)
+    opts = [torch.optim.Adam(net.parameters(), lr=setting.lr, betas=(setting.beta1, 0.999))
+            for net in (G, D)]
+    rng = torch.Generator(device).manual_seed(seed)
+    digits = digits.to(device)
+    triples = random_triples(setting.n_train, len(digits), rng)
+    n = setting.batch_size * m
+
+    def packed_D(x: torch.Tensor) -> torch.Tensor:
+        return D(pack_images(x, m))
+
+    start, step = time.perf_counter(), 0
+    for step in range(1, setting.steps + 1):
+        index = torch.randint(setting.n_train, (n,), generator=rng, device=device)
+        x_real = stack_triples(digits, triples[index])
+        z = torch.randn(n, setting.latent_dim, generator=rng, device=device)
+        x_fake = G(z)
+        opts[1].zero_grad(set_to_none=True)
+        discriminator_loss(loss, packed_D, x_real, x_fake.detach(),
+                           r1_gamma=setting.r1_gamma)[0].backward()
+        opts[1].step()
+        opts[0].zero_grad(set_to_none=True)
+        loss.g_loss(packed_D(x_fake)).backward()
+        opts[0].step()
+        if setting.time_limit is not None and time.perf_counter() - start > setting.time_limit:
+            break
+    return G, step, time.perf_counter() - start
+
+
+def sample_modes(G: DCGANGenerator, evaluator: MNISTEvaluator, n: int = 26_000,
+                 seed: int = 0, batch_size: int = 2_000) -> torch.Tensor:
+    """Mode ids ``(n,)`` of ``n`` samples of ``G`` (eval mode, latents seeded by ``seed``)."""
+    device = next(G.parameters()).device
+    rng = torch.Generator(device).manual_seed(check_int("seed", seed, minimum=0))
+    modes = []
+    with evaluating(G):
+        for size in [batch_size] * (n // batch_size) + [n % batch_size]:
+            if size:
+                z = torch.randn(size, G.latent_dim, generator=rng, device=device)
+                modes.append(channel_modes(G(z), evaluator))
+    return torch.cat(modes)
