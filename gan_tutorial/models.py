@@ -9,11 +9,11 @@ of the data once.
 
 **Conditional models.** The image models take ``num_classes=K``: then ``G(z, y)`` and
 ``D(x, y)`` need class labels ``y (B,) int64 in [0, K)`` (Mirza & Osindero 2014, "Conditional
-Generative Adversarial Nets"). G concatenates z with a learned label embedding; D is a
-projection discriminator (Miyato & Koyama 2018). The labels' range *is* checked, although reading
-``y.min()`` and ``y.max()`` waits for the device: an out-of-range label would index outside the
-embedding table, which on a GPU is a device-side assertion that kills the process instead of an
-error naming the label. Without ``num_classes`` (the default) a model is unconditional, ``y``
+Generative Adversarial Nets"). G concatenates z with the one-hot label, as in that paper; D is
+a projection discriminator (Miyato & Koyama 2018). The labels' range *is* checked, although
+reading ``y.min()`` and ``y.max()`` waits for the device: an out-of-range label would index
+outside D's embedding table, which on a GPU is a device-side assertion that kills the process
+instead of an error naming the label. Without ``num_classes`` (the default) a model is unconditional, ``y``
 must be None, and its parameters and ``state_dict`` keys are exactly those of the unconditional
 layout, so older checkpoints load.
 """
@@ -32,10 +32,6 @@ from torch.nn.utils import parametrizations, parametrize
 from .validation import check_bool, check_int, check_ints, check_labels, describe
 
 MNIST_SHAPE = (1, 28, 28)
-
-#: Size of the learned label embedding that conditional generators concatenate with z.
-LABEL_EMBED_DIM = 50
-
 
 def _mlp(sizes: Sequence[int], slope: float = 0.2) -> list[nn.Module]:
     """Linear layers between consecutive ``sizes``, each followed by LeakyReLU(slope)."""
@@ -89,10 +85,12 @@ def _check_y(who: str, y: object, batch: int, num_classes: int | None) -> torch.
 
 
 def _generator_input(G: nn.Module, z: object, y: object) -> torch.Tensor:
-    """Check ``z`` (and ``y``); return the first layer's input: ``z``, or ``[z, embed(y)]``."""
+    """Check ``z`` (and ``y``); return the first layer's input: ``z``, or ``[z, one_hot(y)]``."""
     _check_input("G", "z", z, (G.latent_dim,))
     y = _check_y("G", y, len(z), G.num_classes)  # type: ignore[arg-type]
-    return z if y is None else torch.cat([z, G.embed(y)], dim=1)  # type: ignore[list-item]
+    if y is None:
+        return z
+    return torch.cat([z, nn.functional.one_hot(y, G.num_classes).to(z.dtype)], dim=1)
 
 
 def _projection(D: nn.Module, x: torch.Tensor, y: object) -> torch.Tensor:
@@ -106,18 +104,16 @@ def _projection(D: nn.Module, x: torch.Tensor, y: object) -> torch.Tensor:
     return logit if y is None else logit + (D.embed(y) * x).sum(dim=1)
 
 
-def _label_embedding(num_classes: int | None, dim: int, glorot: bool = False
-                     ) -> nn.Embedding | None:
-    """``nn.Embedding(num_classes, dim)``, or None for an unconditional model. Default init
-    N(0, 1) (the scale of z); ``glorot=True`` draws it as Miyato & Koyama's reference code does
-    (Glorot uniform, bound ``sqrt(6 / (num_classes + dim))``), so that ``<embed(y), phi(x)>``
-    starts on the scale of the final Linear layer's term (PyTorch's bound ``1 / sqrt(dim)``)
-    rather than ``sqrt(dim)`` times larger."""
+def _label_embedding(num_classes: int | None, dim: int) -> nn.Embedding | None:
+    """D's class vectors ``nn.Embedding(num_classes, dim)``, or None for an unconditional D.
+    Drawn as Miyato & Koyama's reference code does (Glorot uniform, bound
+    ``sqrt(6 / (num_classes + dim))``), so that ``<embed(y), phi(x)>`` starts on the scale of the
+    final Linear layer's term (PyTorch's bound ``1 / sqrt(dim)``) rather than ``sqrt(dim)`` times
+    larger, as PyTorch's default N(0, 1) would make it."""
     if num_classes is None:
         return None
     embed = nn.Embedding(num_classes, dim)
-    if glorot:
-        nn.init.xavier_uniform_(embed.weight)
+    nn.init.xavier_uniform_(embed.weight)
     return embed
 
 
@@ -129,11 +125,9 @@ class MLPGenerator(nn.Module):
     parameters.
 
     **Conditional** (``num_classes=K``): the conditional MLP of Mirza & Osindero 2014,
-    Section 4.1, with a learned label embedding in place of their one-hot ``y``:
-    ``self.embed = nn.Embedding(K, LABEL_EMBED_DIM)`` (50 numbers per class, initialised
-    N(0, 1) like z) and G's input is ``[z, embed(y)]``. Only the first Linear layer grows
-    (``latent_dim + 50`` inputs); the rest is unchanged. With the other defaults and K = 10,
-    1,499,652 parameters (12,800 more for the wider first layer, 500 for the embedding).
+    Section 4.1: G's input is ``[z, one_hot(y)]``, so only the first Linear layer grows
+    (``latent_dim + K`` inputs); the rest is unchanged. With the other defaults and K = 10,
+    1,488,912 parameters (2,560 more).
 
     Args:
         latent_dim: size of z, >= 1.
@@ -157,9 +151,7 @@ class MLPGenerator(nn.Module):
         self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
         self.img_shape = _check_img_shape(img_shape)
         self.num_classes = _check_num_classes(num_classes)
-        self.embed = _label_embedding(self.num_classes, LABEL_EMBED_DIM)
-        n_in = self.latent_dim + (0 if self.embed is None else LABEL_EMBED_DIM)
-        sizes = (n_in, *check_ints("hidden", hidden))
+        sizes = (self.latent_dim + (self.num_classes or 0), *check_ints("hidden", hidden))
         self.net = nn.Sequential(*_mlp(sizes), nn.Linear(sizes[-1], math.prod(self.img_shape)),
                                  nn.Tanh())
 
@@ -200,7 +192,7 @@ class MLPDiscriminator(nn.Module):
         self.num_classes = _check_num_classes(num_classes)
         sizes = (math.prod(self.img_shape), *check_ints("hidden", hidden))
         self.net = nn.Sequential(*_mlp(sizes), nn.Linear(sizes[-1], 1))
-        self.embed = _label_embedding(self.num_classes, sizes[-1], glorot=True)
+        self.embed = _label_embedding(self.num_classes, sizes[-1])
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("D", "images", x, self.img_shape)
@@ -460,12 +452,13 @@ class DCGANGenerator(nn.Module):
     64: ``8w x 4 x 4 -> ... -> C x 64 x 64`` (``w = width``). Layers followed by BatchNorm have no
     bias (BatchNorm's beta replaces it). With the defaults, 759,681 parameters.
 
-    **Conditional** (``num_classes=K``): as the conditional MLP of Mirza & Osindero 2014,
-    Section 4.1, the same learned label embedding ``self.embed = nn.Embedding(K,
-    LABEL_EMBED_DIM)`` (50 numbers per class, initialised N(0, 1) like z) is concatenated with z
-    and fed into the first (linear) layer, which alone grows to ``latent_dim + 50`` inputs. With
-    the other defaults and K = 10, 1,073,781 parameters (313,600 more for the wider first
-    layer, 500 for the embedding).
+    **Conditional** (``num_classes=K``): as in the conditional MLP of Mirza & Osindero 2014,
+    Section 4.1, the one-hot label is concatenated with z and fed into the first (linear)
+    layer, which alone grows to ``latent_dim + K`` inputs. With the other defaults and K = 10,
+    822,401 parameters (62,720 more). A learned 50-number label embedding drawn N(0, 1), which
+    this package used before, made G ignore z within each class on MNIST (every sample of a
+    digit the same image); the one-hot label, of norm 1, did not (see the applications
+    chapter).
 
     Args:
         latent_dim: size of z, >= 1.
@@ -489,8 +482,7 @@ class DCGANGenerator(nn.Module):
         self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
         self.img_shape, base, ladder = _dcgan_layout(image_size, channels, width)
         self.num_classes = _check_num_classes(num_classes)
-        self.embed = _label_embedding(self.num_classes, LABEL_EMBED_DIM)
-        n_in = self.latent_dim + (0 if self.embed is None else LABEL_EMBED_DIM)
+        n_in = self.latent_dim + (self.num_classes or 0)
         layers: list[nn.Module] = [
             nn.Linear(n_in, ladder[0] * base * base, bias=False),
             nn.Unflatten(1, (ladder[0], base, base)),
@@ -570,7 +562,7 @@ class DCGANDiscriminator(nn.Module):
             for layer in self.net:
                 if isinstance(layer, (nn.Conv2d, nn.Linear)):
                     parametrizations.spectral_norm(layer)
-        self.embed = _label_embedding(self.num_classes, features, glorot=True)
+        self.embed = _label_embedding(self.num_classes, features)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("D", "images", x, self.img_shape)

@@ -328,7 +328,7 @@ def test_unconditional_state_dict_is_unchanged(model: type, expected: list) -> N
     assert [(key, tuple(value.shape)) for key, value in state.items()] == expected
     fresh = model()
     fresh.load_state_dict(state)  # strict: no missing or unexpected keys
-    assert fresh.num_classes is None and fresh.embed is None
+    assert fresh.num_classes is None and getattr(fresh, "embed", None) is None
 
 
 def test_every_model_has_num_classes() -> None:
@@ -340,19 +340,18 @@ def test_every_model_has_num_classes() -> None:
 
 
 def test_conditional_parameter_counts() -> None:
-    # G: the first Linear gains 50 inputs (the label embedding) plus a 10 x 50 embedding table;
+    # G: the first Linear gains 10 inputs (the one-hot label), no other parameter;
     # D: a 10 x F projection table, F = features before the final Linear (256, 128 * 7 * 7)
-    assert n_params(MLPGenerator(num_classes=10)) == 1_486_352 + 50 * 256 + 10 * 50 == 1_499_652
+    assert n_params(MLPGenerator(num_classes=10)) == 1_486_352 + 10 * 256 == 1_488_912
     assert n_params(MLPDiscriminator(num_classes=10)) == 533_505 + 10 * 256 == 536_065
-    assert n_params(DCGANGenerator(num_classes=10)) == 759_681 + 50 * 6272 + 500 == 1_073_781
+    assert n_params(DCGANGenerator(num_classes=10)) == 759_681 + 10 * 6272 == 822_401
     assert n_params(DCGANDiscriminator(num_classes=10)) == 138_689 + 10 * 6272 == 201_409
 
 
 def test_conditional_generator_only_widens_the_first_layer() -> None:
     for model in (MLPGenerator, DCGANGenerator):
         plain, conditional = model().state_dict(), model(num_classes=10).state_dict()
-        assert conditional.pop("embed.weight").shape == (10, 50)
-        assert conditional["net.0.weight"].shape[1] == plain["net.0.weight"].shape[1] + 50
+        assert conditional["net.0.weight"].shape[1] == plain["net.0.weight"].shape[1] + 10
         assert [(k, v.shape) for k, v in conditional.items() if k != "net.0.weight"] == \
             [(k, v.shape) for k, v in plain.items() if k != "net.0.weight"]
 
@@ -360,14 +359,15 @@ def test_conditional_generator_only_widens_the_first_layer() -> None:
 @pytest.mark.parametrize("make", [
     lambda: MLPGenerator(latent_dim=6, img_shape=(1, 4, 4), hidden=(8,), num_classes=3),
     lambda: DCGANGenerator(latent_dim=6, image_size=32, width=4, num_classes=3)])
-def test_conditional_generator_concatenates_z_and_the_label_embedding(make) -> None:
+def test_conditional_generator_concatenates_z_and_the_one_hot_label(make) -> None:
     torch.manual_seed(0)
     G = make().eval()
     z, y = torch.randn(5, 6), torch.tensor([0, 1, 2, 2, 0])
     images = G(z, y)
     assert images.shape == (5, *G.img_shape) and images.dtype == torch.float32
     assert images.min() >= -1 and images.max() <= 1
-    manual = G.net(torch.cat([z, G.embed.weight[y]], dim=1)).view(5, *G.img_shape)
+    one_hot = torch.eye(3)[y]  # Mirza & Osindero 2014, Section 4.1
+    manual = G.net(torch.cat([z, one_hot], dim=1)).view(5, *G.img_shape)
     torch.testing.assert_close(images, manual, rtol=0, atol=0)
     # another label changes the image of the same z, and only that one
     changed = G(z, torch.tensor([1, 1, 2, 2, 0]))

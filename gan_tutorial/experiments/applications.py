@@ -16,7 +16,7 @@ GAN or a classifier; everything else is the *pool* that training sets are drawn 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -43,10 +43,13 @@ class Settings:
     """Every size of the chapter's runs (the benchmark uses the same, the smoke test shrinks).
 
     Attributes:
-        width: DCGAN width (G's last and D's first feature map; the DCGAN chapter uses 64).
+        width: width of the unconditional DCGANs of the anomaly study (G's last and D's first
+            feature map; the DCGAN chapter uses 64).
         batch_size: minibatch of every GAN and classifier.
         latent_dim: size of z.
-        gan_steps: generator updates of every DCGAN of the applications.
+        gan_steps: generator updates of those unconditional DCGANs.
+        cgan_width: width of the conditional DCGANs (sections 1 and 2 of the chapter).
+        cgan_steps: generator updates of the conditional DCGANs of the augmentation study.
         classifier_steps: optimiser steps of each classifier of the augmentation study.
         pix2pix_steps: generator updates of each pix2pix model.
         lambda_l1: weight of the L1 term of pix2pix (Isola et al. 2017 use 100).
@@ -58,6 +61,8 @@ class Settings:
     batch_size: int = 64
     latent_dim: int = 100
     gan_steps: int = 500
+    cgan_width: int = 32
+    cgan_steps: int = 3_000
     classifier_steps: int = 300
     pix2pix_steps: int = 1_500
     lambda_l1: float = 100.0
@@ -151,7 +156,7 @@ def augmentation_run(pool: tuple[torch.Tensor, torch.Tensor],
     """Section 2 for one training-set size and seed.
 
     Draws ``n_real / 10`` digits per class from the pool (seeded), trains a conditional DCGAN
-    on exactly those digits, then two classifiers of the evaluator's architecture for the same
+    (``settings.cgan_width``, ``settings.cgan_steps``) on exactly those digits, then two classifiers of the evaluator's architecture for the same
     number of steps on the same real minibatches: one on the real digits alone, one with as
     many fresh GAN samples added to every minibatch. Both are scored on the held-out test
     digits.
@@ -163,7 +168,8 @@ def augmentation_run(pool: tuple[torch.Tensor, torch.Tensor],
     start = time.perf_counter()
     chosen, _ = stratified_split(pool[1], n_real // NUM_CLASSES, seed)
     x, y = pool[0][chosen], pool[1][chosen]
-    G, _, _ = train_dcgan(x, y, settings, seed, device)
+    G, _, _ = train_dcgan(x, y, replace(settings, width=settings.cgan_width), seed, device,
+                          steps=settings.cgan_steps)
     cond_acc, _ = conditional_accuracy(G, evaluator, 1_000, seed)
     real_only = train_classifier(x, y, settings.classifier_steps, seed,
                                  batch_size=settings.batch_size, device=device)
