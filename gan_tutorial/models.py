@@ -13,9 +13,10 @@ Generative Adversarial Nets"). G concatenates z with the one-hot label, as in th
 a projection discriminator (Miyato & Koyama 2018). The labels' range *is* checked, although
 reading ``y.min()`` and ``y.max()`` waits for the device: an out-of-range label would index
 outside D's embedding table, which on a GPU is a device-side assertion that kills the process
-instead of an error naming the label. Without ``num_classes`` (the default) a model is unconditional, ``y``
-must be None, and its parameters and ``state_dict`` keys are exactly those of the unconditional
-layout, so older checkpoints load.
+instead of an error naming the label. Without ``num_classes`` (the default) a model is
+unconditional, ``y`` must be None, and its parameters and ``state_dict`` keys are exactly those
+of the unconditional layout, so older checkpoints load. (A conditional G saved when G still took
+a learned label embedding does not load: its ``embed.weight`` and first layer do not fit.)
 """
 
 from __future__ import annotations

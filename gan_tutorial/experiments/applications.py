@@ -16,6 +16,7 @@ GAN or a classifier; everything else is the *pool* that training sets are drawn 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -135,7 +136,8 @@ def per_class_fid(G: nn.Module, x_real: torch.Tensor, y_real: torch.Tensor,
     return fids
 
 
-def gan_batches(G: nn.Module):
+def gan_batches(G: nn.Module
+                ) -> Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]:
     """``extra`` for :func:`gan_tutorial.classifier.train_classifier`: ``n`` fresh samples of
     the conditional G for uniformly random labels, drawn from the classifier's generator."""
     device = next(G.parameters()).device
@@ -156,10 +158,10 @@ def augmentation_run(pool: tuple[torch.Tensor, torch.Tensor],
     """Section 2 for one training-set size and seed.
 
     Draws ``n_real / 10`` digits per class from the pool (seeded), trains a conditional DCGAN
-    (``settings.cgan_width``, ``settings.cgan_steps``) on exactly those digits, then two classifiers of the evaluator's architecture for the same
-    number of steps on the same real minibatches: one on the real digits alone, one with as
-    many fresh GAN samples added to every minibatch. Both are scored on the held-out test
-    digits.
+    (``settings.cgan_width``, ``settings.cgan_steps``) on exactly those digits, then two
+    classifiers of the evaluator's architecture for the same number of steps on the same real
+    minibatches: one on the real digits alone, one with as many fresh GAN samples added to
+    every minibatch. Both are scored on the held-out test digits.
 
     Returns:
         ``{"n_real", "seed", "acc_real", "acc_real_gan", "gan_conditional_accuracy",
