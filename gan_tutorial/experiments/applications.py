@@ -86,7 +86,8 @@ def data_split(x: torch.Tensor, y: torch.Tensor, test_per_class: int = 100, seed
 def train_dcgan(x: torch.Tensor, y: torch.Tensor | None, settings: Settings, seed: int,
                 device: torch.device | str, steps: int | None = None, progress: bool = False,
                 checkpoint_dir: str | None = None) -> tuple[nn.Module, nn.Module, History]:
-    """A DCGAN (conditional on ``y`` if given, with a projection D) trained with :func:`fit`.
+    """A DCGAN (conditional on ``y`` if given, with a projection D) trained with
+    :func:`~gan_tutorial.train.fit`.
 
     DCGAN settings (Radford et al. 2015): N(0, 0.02) initialisation, Adam lr 2e-4, beta1 0.5,
     non-saturating loss, one D step per G step; ``settings.width`` and ``batch_size``.
