@@ -34,6 +34,7 @@ from .validation import check_bool, check_int, check_ints, check_labels, describ
 
 MNIST_SHAPE = (1, 28, 28)
 
+
 def _mlp(sizes: Sequence[int], slope: float = 0.2) -> list[nn.Module]:
     """Linear layers between consecutive ``sizes``, each followed by LeakyReLU(slope)."""
     layers: list[nn.Module] = []
