@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from .config import TrainConfig
-from .validation import check_int, describe
+from .validation import check_int, describe, make_writable_folder
 
 try:
     import fcntl
@@ -335,9 +335,7 @@ def folder_lock(folder: str | Path) -> Iterator[Path]:
     """
     folder = Path(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        make_writable_folder(folder)
     except OSError as error:
         raise ValueError(f"checkpoint_dir must be a folder this process can write, got "
                          f"{str(folder)!r}: {type(error).__name__}: "

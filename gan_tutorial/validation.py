@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
@@ -149,6 +151,19 @@ def check_labels(name: str, y: object, n: int | None, num_classes: int) -> torch
             raise ValueError(f"{name} must lie in [0, {num_classes - 1}] (num_classes="
                              f"{num_classes}), got values in [{low}, {high}]")
     return y
+
+
+def make_writable_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) if missing and check that a file can be created in
+    it, by creating and deleting one temporary file.
+
+    Raises:
+        OSError: if the folder cannot be created or written (it is a file, permission denied,
+            read-only file system); callers turn it into an error that says what to do.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
 
 
 def _bounds(minimum: int | None, maximum: int | None) -> str:
