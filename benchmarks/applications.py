@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import csv
 import multiprocessing as mp
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -51,7 +49,7 @@ from gan_tutorial.experiments.applications import (
     train_dcgan,
 )
 from gan_tutorial.metrics import mnist_evaluator
-from gan_tutorial.utils import get_device
+from gan_tutorial.utils import describe_device, get_device
 
 SEEDS = (0, 1, 2)
 SIZES = (100, 500, 1_000)
@@ -70,10 +68,10 @@ def load(path: str | None) -> tuple[torch.Tensor, torch.Tensor]:
         return mnist("data")
 
 
-def conditional_job(pool, settings: Settings, seed: int, device: str, out: Path) -> list[dict]:
+def conditional_job(pool, settings: Settings, seed: int, device: str, out: Path,
+                    evaluator) -> list[dict]:
     """Train one conditional DCGAN (``settings.cgan_width``, ``cgan_steps``), measuring it
     every ``cgan_steps // CONDITIONAL_CHECKS`` steps."""
-    evaluator = mnist_evaluator(device)
     width, batch_size, steps = settings.cgan_width, settings.batch_size, settings.cgan_steps
     settings = replace(settings, width=width)
     rows, seconds = [], 0.0
@@ -97,14 +95,23 @@ def conditional_job(pool, settings: Settings, seed: int, device: str, out: Path)
     return rows
 
 
+#: Set once in each worker process by :func:`init_worker`: the data split and the evaluator.
+WORKER: dict = {}
+
+
+def init_worker(data_path: str | None, device: str) -> None:
+    """Load the digits, split them and load the evaluator once per worker process."""
+    torch.set_num_threads(1)
+    WORKER["pool"], WORKER["test"] = data_split(*load(data_path))
+    WORKER["evaluator"] = mnist_evaluator(device)
+
+
 def job(task: tuple) -> tuple[str, list[dict]]:
     """Run one task in a worker process; return ``(csv name, rows)``."""
-    kind, arg, seed, settings, data_path, device, out = task
-    torch.set_num_threads(1)
-    pool, test = data_split(*load(data_path))
+    kind, arg, seed, settings, device, out = task
+    pool, test, evaluator = WORKER["pool"], WORKER["test"], WORKER["evaluator"]
     if kind == "conditional":
-        return kind, conditional_job(pool, settings, seed, device, Path(out))
-    evaluator = mnist_evaluator(device)
+        return kind, conditional_job(pool, settings, seed, device, Path(out), evaluator)
     if kind == "augmentation":
         return kind, [augmentation_run(pool, test, arg, settings, seed, evaluator, device)]
     if kind == "pix2pix":
@@ -139,20 +146,19 @@ def main() -> None:
                            pix2pix_steps=20, anogan_steps=5, n_samples=200)
         seeds, sizes, classes = (0, 1), SIZES[:1], range(2)
     args.out.mkdir(parents=True, exist_ok=True)
-    common = (settings, args.data, device, str(args.out))
+    common = (settings, device, str(args.out))
     tasks = [("conditional", None, s, *common) for s in seeds]
     tasks += [("pix2pix", None, s, *common) for s in seeds]
     tasks += [("augmentation", n, s, *common) for s in seeds for n in sizes]
     tasks += [("anomaly", c, s, *common) for s in seeds for c in classes]
     tasks = [task for task in tasks if task[0] in args.only.split(",")]
-    name = (torch.cuda.get_device_name(0) if device.startswith("cuda")
-            else f"cpu ({os.cpu_count()} cores, {platform.machine()})")
+    name = describe_device(device)
     extra = {"device": name, "workers": args.workers}
     print(f"{len(tasks)} runs on {name} with {args.workers} workers; settings "
           f"{settings.to_dict()}", flush=True)
     start = time.perf_counter()
     context = mp.get_context("spawn")
-    with context.Pool(args.workers) as workers:
+    with context.Pool(args.workers, init_worker, (args.data, device)) as workers:
         for done, (kind, rows) in enumerate(workers.imap_unordered(job, tasks), 1):
             append(args.out / f"applications_{kind}.csv", rows, extra)
             print(f"[{time.perf_counter() - start:6.0f} s] {done}/{len(tasks)} {kind} "

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .metrics import NUM_CLASSES, MNISTEvaluator
+from .metrics import NUM_CLASSES, MNISTEvaluator, predict_classes
 from .utils import seed_everything
 from .validation import check_images, check_int, check_labels, check_number
 
@@ -108,12 +108,8 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     """
     check_images("x", x, shape=(1, 28, 28))
     check_labels("y", y, len(x), NUM_CLASSES)
-    device = next(model.parameters()).device
     model.eval()
-    with torch.no_grad():
-        predictions = torch.cat([model(batch.to(device)).argmax(1).cpu()
-                                 for batch in x.split(batch_size)])
-    return (predictions == y.cpu()).double().mean().item()
+    return (predict_classes(model, x, batch_size) == y.cpu()).double().mean().item()
 
 
 def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,

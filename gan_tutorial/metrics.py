@@ -136,6 +136,28 @@ def _batched(evaluator: MNISTEvaluator, images: torch.Tensor, what: str,
     return torch.cat(outputs)
 
 
+def predict_classes(model: nn.Module, images: torch.Tensor, batch_size: int = 1_000
+                    ) -> torch.Tensor:
+    """The most likely class of each image: the argmax of ``model``'s logits.
+
+    Runs in batches of ``batch_size`` on ``model``'s device without autograd; the model's
+    train/eval mode is left as it is.
+
+    Args:
+        model: maps images ``(B, C, H, W)`` to logits ``(B, K)`` (e.g. the book's evaluator).
+        images: ``(N, C, H, W)`` float, on any device.
+        batch_size: images per forward pass, >= 1.
+
+    Returns:
+        ``(N,) int64`` in ``[0, K)``, on the CPU.
+    """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        return torch.cat([model(batch.to(device)).argmax(1).cpu()
+                          for batch in images.split(batch_size)])
+
+
 class _Features(nn.Module):
     """Adapter giving torchmetrics the evaluator's penultimate features."""
 

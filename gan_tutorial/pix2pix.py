@@ -21,12 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .losses import d_loss_bce, g_loss_nonsaturating
-from .models import _check_input
+from .models import MNIST_SHAPE, _check_input
 from .validation import check_int, check_number
 
-MNIST_SHAPE = (1, 28, 28)
-#: Side of the reduced digit of the 4x super-resolution task.
-LOW_SIDE = 7
 
 
 def low_resolution(x: torch.Tensor, factor: int = 4) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import random
 
 import numpy as np
@@ -80,6 +82,24 @@ def get_device(prefer: str | None = None) -> torch.device:
         return device
     accelerator = _accelerator()
     return torch.device("cpu") if accelerator is None else torch.device(accelerator.type)
+
+
+def describe_device(device: torch.device | str | None = None) -> str:
+    """The device in words, for run logs and benchmark CSVs: ``"cuda (<GPU name>)"``,
+    ``"mps (Apple GPU)"`` or ``"cpu (<cores> cores, <machine>)"``.
+
+    Args:
+        device: a device or device string; ``None`` describes :func:`get_device`'s choice.
+
+    Raises:
+        ValueError: as :func:`get_device`, for a device that is not available here.
+    """
+    device = get_device(None if device is None else str(device))
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "mps":
+        return "mps (Apple GPU)"
+    return f"cpu ({os.cpu_count()} cores, {platform.machine()})"
 
 
 def to_unit_range(x: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,7 @@ import torch
 import yaml
 
 import gan_tutorial
-from gan_tutorial.utils import get_device
+from gan_tutorial.utils import describe_device
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
@@ -50,16 +50,6 @@ def chapters() -> list[Path]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
     return [ROOT / f"{name}.ipynb" for name in files if (ROOT / f"{name}.ipynb").exists()]
-
-
-def describe_device() -> str:
-    """The device a chapter run here trains on, as the chapters choose it (``get_device``)."""
-    device = get_device()
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    if device.type == "mps":
-        return "mps (Apple GPU)"
-    return f"cpu ({os.cpu_count()} cores, {platform.machine()})"
 
 
 def cpu_model() -> str:
@@ -142,20 +132,11 @@ def record(notebook: Path, device: str, machine: dict | None = None) -> dict:
     return entry
 
 
-def _entries() -> list[tuple[dict, nbformat.NotebookNode]]:
-    """Each chapter's log entry with its stored notebook, in reading order.
-
-    Entries logged before the data and seeds were recorded get them from the stored notebook,
-    which holds the same run (a test checks that the two match)."""
+def _entries() -> list[dict]:
+    """Each logged chapter's entry in ``run_log.json``, in reading order."""
     log = json.loads(LOG.read_text()) if LOG.exists() else {}
-    rows = []
-    for chapter in chapters():
-        key = chapter.relative_to(ROOT).as_posix()
-        if key in log:
-            stored = nbformat.read(chapter, as_version=4)
-            entry = {"data": data_used(stored), "seeds": seeds_used(stored), **log[key]}
-            rows.append((entry, stored))
-    return rows
+    keys = [chapter.relative_to(ROOT).as_posix() for chapter in chapters()]
+    return [log[key] for key in keys if key in log]
 
 
 def _seeds(seeds: dict) -> str:
@@ -184,7 +165,7 @@ def _data_sentence(entries: list[dict]) -> list[str]:
 
 def write_page() -> None:
     """Regenerate ``book/how_this_book_was_run.md`` from the log, in reading order."""
-    entries = [entry for entry, _ in _entries()]
+    entries = _entries()
     lines = [
         "# How this book was run", "",
         "Every chapter page shows the stored outputs of one full run of that notebook, made by",

@@ -15,6 +15,7 @@ GAN or a classifier; everything else is the *pool* that training sets are drawn 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -30,11 +31,12 @@ from ..anomaly import (
 )
 from ..classifier import accuracy, stratified_split, train_classifier
 from ..config import TrainConfig
-from ..metrics import NUM_CLASSES, MNISTEvaluator, classifier_fid, restoration_scores
+from ..metrics import (NUM_CLASSES, MNISTEvaluator, classifier_fid, predict_classes,
+                       restoration_scores)
 from ..models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from ..pix2pix import PatchDiscriminator, UNetGenerator, degrade, pix2pix_d_loss, pix2pix_g_loss
 from ..sampling import evaluating, fixed_labels, sample
-from ..train import History, fit
+from ..train import History, _frozen, fit
 from ..utils import seed_everything
 from ..validation import check_int
 
@@ -109,18 +111,12 @@ def train_dcgan(x: torch.Tensor, y: torch.Tensor | None, settings: Settings, see
     return G, D, history
 
 
-def _predict(evaluator: MNISTEvaluator, images: torch.Tensor) -> torch.Tensor:
-    device = next(evaluator.parameters()).device
-    with torch.no_grad():
-        return torch.cat([evaluator(b.to(device)).argmax(1).cpu() for b in images.split(1000)])
-
-
 def conditional_accuracy(G: nn.Module, evaluator: MNISTEvaluator, n: int, seed: int
                          ) -> tuple[float, torch.Tensor]:
     """Share of ``n`` samples ``G(z, y)`` (labels 0, 1, ..., 9, 0, ...) that the evaluator
     classifies as the requested ``y``, and the per-class shares ``(10,) float64``."""
     labels = fixed_labels(check_int("n", n, minimum=NUM_CLASSES), NUM_CLASSES)
-    hits = (_predict(evaluator, sample(G, n, seed=seed, labels=labels)) == labels).double()
+    hits = (predict_classes(evaluator, sample(G, n, seed=seed, labels=labels)) == labels).double()
     per_class = torch.stack([hits[labels == c].mean() for c in range(NUM_CLASSES)])
     return hits.mean().item(), per_class
 
@@ -214,7 +210,9 @@ def train_pix2pix(x: torch.Tensor, settings: Settings, seed: int, adversarial: b
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
-        g_loss, l1 = pix2pix_g_loss(D, x_in, x_target, x_out, settings.lambda_l1)
+        with _frozen(D) if D is not None else contextlib.nullcontext():
+            # D's weights need no gradient in G's step (as in train.g_step)
+            g_loss, l1 = pix2pix_g_loss(D, x_in, x_target, x_out, settings.lambda_l1)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()

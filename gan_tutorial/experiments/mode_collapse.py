@@ -279,8 +279,7 @@ def search_space(n: int = 6, seed: int = 0) -> list[tuple[float, float]]:
 
 def tuned(method: Method, lr: float, beta1: float) -> Method:
     """``method`` with Adam(lr, (beta1, its beta2)): a setting of protocol 2's search."""
-    return Method(method.name, method.loss, method.pack, method.d_steps, method.lambda_gp,
-                  method.r1_gamma, lr, (beta1, method.betas[1]), "adam")
+    return dataclasses.replace(method, lr=lr, betas=(beta1, method.betas[1]), optimizer="adam")
 
 
 @dataclass

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from ..losses import discriminator_loss, get_loss
-from ..metrics import MNISTEvaluator, kl_to_uniform
+from ..metrics import MNISTEvaluator, kl_to_uniform, predict_classes
 from ..models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from ..sampling import evaluating
 from ..validation import check_int, check_number, describe
@@ -129,13 +129,9 @@ def channel_modes(images: torch.Tensor, evaluator: MNISTEvaluator,
     """
     if not isinstance(images, torch.Tensor) or tuple(images.shape[1:]) != (3, 28, 28):
         raise ValueError(f"images must be (N, 3, 28, 28), got {describe(images)}")
-    device = next(evaluator.parameters()).device
-    modes = []
-    with torch.no_grad():
-        for batch in images.split(batch_size):
-            digits = evaluator(batch.to(device).reshape(-1, 1, 28, 28)).argmax(1).view(-1, 3)
-            modes.append((digits * torch.tensor([100, 10, 1], device=device)).sum(1).cpu())
-    return torch.cat(modes)
+    # each channel as one digit image; the same batches of 3 * batch_size digit images
+    digits = predict_classes(evaluator, images.reshape(-1, 1, 28, 28), 3 * batch_size)
+    return (digits.view(-1, 3) * torch.tensor([100, 10, 1])).sum(1)
 
 
 def mode_scores(modes: torch.Tensor) -> dict[str, float]:
