@@ -136,7 +136,7 @@ class Study:
         self.samples: dict[str, torch.Tensor] = {}
         self.start = time.perf_counter()
 
-    def first_jobs(self) -> list[tuple[float, tuple]]:
+    def first_jobs(self) -> list[tuple]:
         jobs = []
         for name, (method, protocol) in self.methods.items():
             if self.args.methods and name not in self.args.methods:
@@ -144,16 +144,14 @@ class Study:
             paper = [(d, method, s) for d in DATASETS for s in self.seeds]
             search = [(d, mc.tuned(method, lr, b1), s) for d in DATASETS
                       for lr, b1 in self.settings for s in TUNING_SEEDS[:self.args.tuning_seeds]]
-            cost = protocol.steps * method.d_steps * (2 if method.r1_gamma
-                                                      or method.lambda_gp else 1)
             if not search:  # --search 0: protocol 1 only
-                jobs.append((cost, (name, "paper", paper, protocol)))
+                jobs.append((name, "paper", paper, protocol))
             elif method.optimizer == "adam":  # one stacked model for both
-                jobs.append((2 * cost, (name, "paper+search", paper + search, protocol)))
+                jobs.append((name, "paper+search", paper + search, protocol))
             else:
-                jobs.append((2 * cost, (name, "search", search, protocol)))
-                jobs.append((1.5 * cost, (name, "paper", paper, protocol)))
-        return sorted(jobs, key=lambda job: -job[0])
+                jobs.append((name, "search", search, protocol))
+                jobs.append((name, "paper", paper, protocol))
+        return jobs
 
     def earlier_jobs(self) -> list[tuple]:
         """Jobs that reuse an earlier run (``--finals-from``): for every method not in
@@ -351,7 +349,7 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
         for setting, seed in _stacked_jobs(args):
             stacked[stacked_pool.submit(_job_stacked, setting, digits, seed, n,
                                         args.device)] = f"{setting.name} seed {seed}"
-    queue = [job for _, job in study.first_jobs()] + study.earlier_jobs()
+    queue = study.first_jobs() + study.earlier_jobs()
     queue.sort(key=lambda job: -_cost(job))  # the longest first
     running: dict = {}
     stacked_rows: list[dict] = []
