@@ -12,7 +12,7 @@ CHAPTERS := $(wildcard book/*.ipynb)
 # The groups of pyproject.toml that `make install` installs (all of them; Colab needs none).
 EXTRAS  := test,docs,run,lint
 
-.PHONY: install book test unit execute colab lock lock-check clean
+.PHONY: install book test unit execute colab results-registry lock lock-check clean
 
 install: $(STAMP)
 
@@ -44,9 +44,16 @@ unit: install
 execute: install
 	$(BIN)/python book/_tools/execute.py $(NB)
 
-# After changing repository.url in _config.yml: rewrite every chapter's Colab badge and install cell.
+# After changing repository.url in _config.yml, or after committing new result files: rewrite
+# every chapter's Colab badge and install cell, and pin gan_tutorial.results to the repository
+# and to HEAD's commit (where chapters outside a clone download book/results/ from).
 colab: install
 	$(BIN)/python book/_tools/colab.py
+
+# After a benchmark writes book/results/: the SHA-256 of every file, which gan_tutorial.results
+# checks each download against (gan_tutorial/results_registry.txt). Commit, then `make colab`.
+results-registry: install
+	$(BIN)/python book/_tools/results_registry.py
 
 # Regenerate requirements.txt: one lock of every group for Linux, macOS and Windows, Python 3.10
 # and newer (uv pip compile --universal). The versions already in it are kept where they still

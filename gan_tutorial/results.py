@@ -26,7 +26,7 @@ import requests
 #: The repository (``repository.url`` of ``_config.yml``; ``make colab`` keeps them equal).
 REPOSITORY = "https://github.com/gan-tutorial/gan-book"
 #: The commit whose ``book/results/`` the registry describes (``make colab`` sets it).
-REVISION = "4c3bc3608d27cff8ab87ac22187eb7f43474dd72"
+REVISION = "4c3bc366987ab246d6414d93cb8956471844896f"
 #: The environment variable that replaces :func:`base_url` (ending in ``/``, or one is added).
 URL_VARIABLE = "GAN_TUTORIAL_RESULTS_URL"
 #: ``name sha256`` lines, one per file of ``book/results/``.

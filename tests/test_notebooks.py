@@ -145,3 +145,31 @@ def test_no_page_shows_the_workshop(chapter) -> None:
 def test_no_markdown_page_shows_the_workshop(page: str) -> None:
     text = (ROOT / "book" / f"{page}.md").read_text().lower()
     assert not [word for word in WORKSHOP_WORDS if word in text]
+
+
+def test_result_files_are_loaded_through_the_registry_and_without_pickles(chapter) -> None:
+    """A chapter opened alone (Colab, a downloaded notebook) has no book/results/ beside it:
+    ``gan_tutorial.results.path`` finds or fetches each file; ``.pt`` files hold tensors only."""
+    code = "\n".join(cell.source for cell in chapter.cells if cell.cell_type == "code")
+    assert not re.search(r"""["']results[/"']|\{results\}/""", code), "use results.path(name)"
+    for call in re.findall(r"torch\.load\((.*?)\)\s*$", code, re.M | re.S):
+        assert "weights_only=True" in call, call
+
+
+def test_the_times_of_the_intro_and_readme_are_the_run_logs() -> None:
+    execute = _tool("execute")
+    table = "\n".join(execute.times_table(execute._entries()))
+    assert (ROOT / "book" / "_chapter_times.md").read_text() == table + "\n"
+    start, end = execute.README_MARKERS
+    readme = (ROOT / "README.md").read_text()
+    assert f"{start}\n{table}\n{end}" in readme, "run book/_tools/execute.py --record ..."
+    assert "```{include} _chapter_times.md" in (ROOT / "book" / "intro.md").read_text()
+
+
+@pytest.mark.parametrize("page", ["README.md", "book/intro.md"])
+def test_the_laptop_install_names_the_books_repository(page: str) -> None:
+    url, branch = colab.repository()
+    owner_repo = url.removeprefix("https://github.com/")
+    text = (ROOT / page).read_text()
+    assert f'pip install "gan-tutorial @ git+{url}" jupyterlab' in text
+    assert f"https://raw.githubusercontent.com/{owner_repo}/{branch}/book/" in text

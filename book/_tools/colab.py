@@ -1,4 +1,5 @@
-"""Keep every chapter's Colab badge and Colab install cell pointing at the repository.
+"""Keep every chapter's Colab badge and Colab install cell pointing at the repository, and pin
+the revision that chapters outside a clone download the book's result files from.
 
     python book/_tools/colab.py          # rewrite them from _config.yml's repository.url
 
@@ -6,10 +7,17 @@ The repository URL is set once, in ``_config.yml`` (``repository.url`` and ``bra
 chapter opened in Colab cannot read that file, so the URL is written into two places of each
 notebook: an "Open in Colab" badge under the title, and the first code cell, which installs the
 package only when it runs under Colab. ``tests/test_notebooks.py`` checks they are in sync.
+
+``gan_tutorial/results.py`` gets the same URL (``REPOSITORY``) and the commit checked out now
+(``REVISION``, ``git rev-parse HEAD``): Colab downloads ``book/results/`` at that commit, so run
+this after committing new result files (it refuses while ``book/results/`` has uncommitted
+changes). ``tests/test_results.py`` checks that the files at ``REVISION`` match the registry.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,6 +26,7 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+RESULTS_MODULE = ROOT / "gan_tutorial" / "results.py"
 BADGE_IMAGE = "images/colab-badge.svg"  # shipped with the book: the page has no remote images
 INSTALL_CELL = '''\
 # Runs only in Google Colab: install the book's package there. Does nothing anywhere else.
@@ -69,7 +78,33 @@ def sync(notebook: Path) -> bool:
     return True
 
 
+def pin_results() -> bool:
+    """Write the repository URL and HEAD's commit into ``gan_tutorial/results.py``; return True
+    if it changed.
+
+    Raises:
+        RuntimeError: if ``book/results/`` has changes that are not committed (HEAD would not
+            hold the files the registry describes).
+    """
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    if git("status", "--porcelain", "--", "book/results"):
+        raise RuntimeError("book/results/ has uncommitted changes: commit them (and the "
+                           "registry, `make results-registry`) before pinning the revision")
+    before = RESULTS_MODULE.read_text()
+    after = re.sub(r'^REPOSITORY = ".*"$', f'REPOSITORY = "{repository()[0]}"', before, flags=re.M)
+    after = re.sub(r'^REVISION = ".*"$', f'REVISION = "{git("rev-parse", "HEAD")}"', after,
+                   flags=re.M)
+    if after == before:
+        return False
+    RESULTS_MODULE.write_text(after)
+    return True
+
+
 def main() -> int:
+    print(f"gan_tutorial/results.py: {'updated' if pin_results() else 'in sync'}")
     for notebook in sorted((ROOT / "book").glob("[!.]*.ipynb")):  # not execute.py's temporaries
         print(f"{notebook.relative_to(ROOT)}: {'updated' if sync(notebook) else 'in sync'}")
     return 0

@@ -1,0 +1,158 @@
+"""gan_tutorial.results: the registry agrees with book/results/, and a chapter outside a clone
+gets each file downloaded once, verified by SHA-256, or a clear error (a local HTTP server plays
+the repository)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import importlib.util
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gan_tutorial import results
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = ROOT / "book" / "results"
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location(
+        "results_registry", ROOT / "book" / "_tools" / "results_registry.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_the_registry_lists_every_result_file_with_its_hash() -> None:
+    assert results.registry() == _tool().hashes(FOLDER), "run `make results-registry`"
+
+
+def test_the_repository_is_the_books() -> None:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    assert results.REPOSITORY == config["url"].rstrip("/"), "run `make colab`"
+
+
+def test_the_pinned_revision_holds_the_registered_files() -> None:
+    """What Colab downloads is the files at REVISION: they must have the registry's hashes."""
+    if shutil.which("git") is None or subprocess.run(
+            ["git", "cat-file", "-e", f"{results.REVISION}^{{commit}}"], cwd=ROOT,
+            capture_output=True).returncode:
+        pytest.skip("not a clone with the history that holds results.REVISION")
+    for name, digest in results.registry().items():
+        shown = subprocess.run(["git", "show", f"{results.REVISION}:book/results/{name}"],
+                               cwd=ROOT, capture_output=True)
+        assert shown.returncode == 0, f"{name} is not in {results.REVISION}: run `make colab`"
+        assert _sha256(shown.stdout) == digest, f"{name} at {results.REVISION} differs"
+
+
+def test_inside_the_clone_the_file_of_the_clone_is_used() -> None:
+    assert results.path("stacked_mnist.csv") == FOLDER / "stacked_mnist.csv"
+
+
+class _Server:
+    """A local HTTP server of a folder, counting the requests it answers."""
+
+    def __init__(self, folder: Path) -> None:
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                server.requests.append(self.path)
+
+        handler = functools.partial(Handler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
+    """Outside a clone: no local book/results/, an empty cache, and a server of a copy of the
+    result files as the repository."""
+    served = tmp_path / "served"
+    shutil.copytree(FOLDER, served)
+    monkeypatch.setattr(results, "_in_clone", lambda name: None)
+    monkeypatch.setattr(results, "CACHE", tmp_path / "cache")
+    server = _Server(served)
+    monkeypatch.setenv(results.URL_VARIABLE, server.url)
+    yield server
+    server.httpd.shutdown()
+
+
+def test_outside_a_clone_a_file_is_downloaded_once_and_verified(away: _Server) -> None:
+    first = results.path("stabilising_recipe.json")
+    assert first.parent == results.CACHE
+    assert first.read_bytes() == (FOLDER / "stabilising_recipe.json").read_bytes()
+    assert results.path("stabilising_recipe.json") == first
+    assert away.requests == ["/stabilising_recipe.json"]  # the second call used the cache
+
+
+def test_a_tampered_cached_file_is_deleted_and_downloaded_again(away: _Server) -> None:
+    cached = results.path("stacked_mnist.csv")
+    cached.write_text("method,seed,modes\nGAN,0,1000\n")
+    assert results.path("stacked_mnist.csv").read_bytes() == \
+        (FOLDER / "stacked_mnist.csv").read_bytes()
+    assert len(away.requests) == 2
+
+
+def test_a_download_with_another_hash_is_refused_and_deleted(away: _Server,
+                                                             tmp_path: Path) -> None:
+    (tmp_path / "served" / "stacked_mnist.csv").write_text("method,seed,modes\nGAN,0,1000\n")
+    with pytest.raises(ValueError, match=r"'stacked_mnist\.csv' from http://127\.0\.0\.1.*"
+                                         r"SHA-256.*deleted and not used"):
+        results.path("stacked_mnist.csv")
+    assert not list(results.CACHE.glob("*stacked_mnist*"))
+
+
+def test_a_tampered_cache_offline_is_refused_with_the_ways_out(away: _Server,
+                                                               monkeypatch) -> None:
+    cached = results.path("stacked_mnist.csv")
+    cached.write_text("tampered")
+    monkeypatch.setenv(results.URL_VARIABLE, "http://127.0.0.1:9/")  # nothing listens there
+    with pytest.raises(FileNotFoundError, match="could not be downloaded"):
+        results.path("stacked_mnist.csv")
+    assert not cached.exists()
+
+
+def test_offline_without_a_cache_the_error_names_the_file_the_url_and_the_ways_out(
+        away: _Server, monkeypatch: pytest.MonkeyPatch, no_network: None) -> None:
+    monkeypatch.delenv(results.URL_VARIABLE)
+    with pytest.raises(FileNotFoundError) as error:
+        results.path("mode_collapse_runs.csv")
+    message = str(error.value)
+    assert "'mode_collapse_runs.csv'" in message
+    assert (f"https://raw.githubusercontent.com/gan-tutorial/gan-book/{results.REVISION}"
+            f"/book/results/mode_collapse_runs.csv") in message
+    assert "inside a clone" in message and results.URL_VARIABLE in message
+
+
+def test_a_file_the_server_does_not_have_is_a_clear_error(away: _Server,
+                                                          tmp_path: Path) -> None:
+    (tmp_path / "served" / "stabilising_sweep.csv").unlink()
+    with pytest.raises(FileNotFoundError, match=r"stabilising_sweep\.csv.*404"):
+        results.path("stabilising_sweep.csv")
+
+
+def test_an_unknown_name_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"no result file 'results/x\.csv'.*stacked_mnist\.csv"):
+        results.path("results/x.csv")
+
+
+@pytest.mark.parametrize("url", ["file:///srv/results/", "raw.githubusercontent.com/x", " "])
+def test_the_url_variable_must_be_http(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(results.URL_VARIABLE, url)
+    with pytest.raises(ValueError, match="GAN_TUTORIAL_RESULTS_URL must be an http"):
+        results.base_url()
