@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -148,6 +150,8 @@ return {
   workshop: arguments[0].filter(w => visible.includes(w)),
   hidden_workshop: arguments[0].filter(w => everything.includes(w) && !visible.includes(w)),
   collapsed: document.querySelectorAll("details:not([open])").length,
+  downloads: Array.from(document.querySelectorAll("a.btn[href*='_sources/']"))
+                  .map(a => a.getAttribute("href")),
 };
 """
 
@@ -175,6 +179,20 @@ def test_page_renders_in_a_real_browser(rendered: dict[str, dict], page: str) ->
     assert result["tracebacks"] == 0, "a traceback is on show"
     for chapter in PAGES[1:]:
         assert f"/{chapter}.html" in result["sidebar"], f"{chapter} missing from the sidebar"
+
+
+@pytest.mark.parametrize("page", CHAPTER_NOTEBOOKS)
+def test_every_chapter_page_offers_its_notebook_for_download(rendered: dict[str, dict],
+                                                             site: str, page: str) -> None:
+    """Readers without Colab take the notebook from its page (the download button)."""
+    links = [href for href in rendered[page]["downloads"]
+             if href.endswith(f"{Path(page).name}.ipynb")]
+    assert links, f"no notebook download on {page}: {rendered[page]['downloads']}"
+    url = urllib.parse.urljoin(f"{site}/{page}.html", links[0])
+    with urllib.request.urlopen(url) as response:
+        notebook = json.load(response)
+    assert notebook["cells"][0]["source"] == \
+        json.loads((ROOT / f"{page}.ipynb").read_text())["cells"][0]["source"]
 
 
 def test_maths_and_images_are_actually_exercised(rendered: dict[str, dict]) -> None:
