@@ -29,9 +29,10 @@ REPOSITORY = "https://github.com/gan-tutorial/gan-book"
 REVISION = "4c3bc366987ab246d6414d93cb8956471844896f"
 #: The environment variable that replaces :func:`base_url` (ending in ``/``, or one is added).
 URL_VARIABLE = "GAN_TUTORIAL_RESULTS_URL"
-#: ``name sha256`` lines, one per file of ``book/results/``.
+# "name sha256" lines, one per file of book/results/ (a plain comment: the API page shows no
+# machine path).
 REGISTRY_FILE = Path(__file__).with_name("results_registry.txt")
-#: Where downloads are kept (pooch's cache folder of the operating system).
+# Where downloads are kept: pooch's cache folder of the operating system.
 CACHE = pooch.os_cache("gan-tutorial") / "results"
 
 
