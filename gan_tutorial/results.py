@@ -6,8 +6,9 @@ downloaded from the rendered book) asks :func:`path` for them. Inside a clone of
 it returns the file there. Anywhere else it downloads the file once, with pooch, from the
 repository at the pinned commit :data:`REVISION`, checks its SHA-256 against the registry shipped
 with the package (``results_registry.txt``, written by ``make results-registry``) and keeps it in
-pooch's cache folder for the next call (on Linux ``~/.cache/gan-tutorial``). The environment
-variable ``GAN_TUTORIAL_RESULTS_URL`` replaces the download address (a mirror, a local server).
+pooch's cache folder for the next call (on Linux ``~/.cache/gan-tutorial/results``). The
+environment variable ``GAN_TUTORIAL_RESULTS_URL`` replaces the download address (a mirror, a
+local server).
 
 Example::
 
@@ -64,8 +65,9 @@ def path(name: str) -> Path:
 
     Inside a clone of the repository (the package installed from it, or the current folder in
     it) this is the file in the clone, as it is. Elsewhere the file is downloaded from
-    :func:`base_url` once, checked against its SHA-256 in the registry, and cached in
-    :data:`CACHE`; a cached copy whose hash differs is deleted and downloaded again.
+    :func:`base_url` once, checked against its SHA-256 in the registry, and cached in pooch's
+    cache folder (``~/.cache/gan-tutorial/results`` on Linux); a cached copy whose hash differs
+    is deleted and downloaded again.
 
     Raises:
         ValueError: if ``name`` is not in the registry (the message lists the names), or if the
