@@ -30,9 +30,13 @@ $(STAMP): requirements.txt pyproject.toml
 book: install
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
-# Unit tests, the book in headless Chromium (tests/test_browser.py builds it), then every
-# chapter in smoke mode (book/conftest.py sets GAN_TUTORIAL_SMOKE=1).
+# Lint the Python files (the chapters join when they are next re-run), then the unit tests,
+# the book in headless Chromium (tests/test_browser.py builds it), every chapter as Colab runs
+# it (tests/test_colab.py), and every chapter in smoke mode (book/conftest.py sets
+# GAN_TUTORIAL_SMOKE=1).
+LINTED  := gan_tutorial tests benchmarks book/_tools
 test: install
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/pytest -v --nbval-lax --nbval-current-env tests book
 
 unit: install

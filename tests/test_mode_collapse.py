@@ -329,7 +329,7 @@ def test_checkpoints_score_the_runs_on_the_way_and_a_time_limit_stops_early() ->
     protocol = dataclasses.replace(PACGAN_TINY, steps=4, checkpoints=(1, 3))
     (run,) = run_plan([("grid", Method("gan"), 0)], protocol, progress=False)
     assert [step for step, *_ in run.curve] == [1, 3] and run.steps == 4
-    for step, modes, hq, kl in run.curve:
+    for _step, modes, hq, _kl in run.curve:
         assert 0 <= modes <= 25 and 0 <= hq <= 1
     hurried = dataclasses.replace(PACGAN_TINY, steps=50, time_limit=1e-9)
     (run,) = run_plan([("grid", Method("gan"), 0)], hurried, progress=False)

@@ -180,7 +180,7 @@ def train_stacked(setting: StackedSetting, digits: torch.Tensor, seed: int,
         return D(pack_images(x, m))
 
     start, step = time.perf_counter(), 0
-    for step in range(1, setting.steps + 1):
+    for step in range(1, setting.steps + 1):  # noqa: B007 (step is read after the loop)
         index = torch.randint(setting.n_train, (n,), generator=rng, device=device)
         x_real = stack_triples(digits, triples[index])
         z = torch.randn(n, setting.latent_dim, generator=rng, device=device)
