@@ -17,6 +17,7 @@ Every model, loss, training loop and plot that the chapters use lives here, one 
   protocol on 2-D mixtures, vanishing gradients, the Dirac-GAN
 * :mod:`gan_tutorial.checkpoint` -- atomic save and load of a training run
 * :mod:`gan_tutorial.results`  -- the book's result files, from a clone or fetched and verified
+* :mod:`gan_tutorial.source`   -- the package's code shown on a page, docstrings cut to a summary
 * :mod:`gan_tutorial.plot`     -- matplotlib figures
 * :mod:`gan_tutorial.utils`    -- seeding, device choice, image-range conversion
 
