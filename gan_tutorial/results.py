@@ -70,7 +70,7 @@ def path(name: str) -> Path:
     is deleted and downloaded again.
 
     Raises:
-        ValueError: if ``name`` is not in the registry (the message lists the names), or if the
+        ValueError: if ``name`` is not a name in the registry (the message lists them), or if the
             downloaded file's SHA-256 differs from the registry's (the file is deleted, never
             returned).
         FileNotFoundError: if the file is neither in a clone nor cached and the download failed
@@ -78,7 +78,7 @@ def path(name: str) -> Path:
             tried and the two ways out.
     """
     known = registry()
-    if name not in known:
+    if not isinstance(name, str) or name not in known:
         raise ValueError(f"no result file {name!r}: the book's result files are "
                          f"{', '.join(sorted(known))}")
     local = _in_clone(name)

@@ -149,6 +149,8 @@ def test_a_file_the_server_does_not_have_is_a_clear_error(away: _Server,
 def test_an_unknown_name_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"no result file 'results/x\.csv'.*stacked_mnist\.csv"):
         results.path("results/x.csv")
+    with pytest.raises(ValueError, match=r"no result file \['stacked_mnist\.csv'\]"):
+        results.path(["stacked_mnist.csv"])
 
 
 @pytest.mark.parametrize("url", ["file:///srv/results/", "raw.githubusercontent.com/x", " "])
