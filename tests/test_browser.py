@@ -40,7 +40,8 @@ BOOK_TITLE = yaml.safe_load((ROOT / "_config.yml").read_text())["title"]
 #: Words no reader should meet on a page (DESIGN.md, convention 11), compared in lower case.
 WORKSHOP_WORDS = ("chapter's goals", "(goal ", "we asked", "closing note", "source tutorial",
                   "nbval", "gan_tutorial_smoke", "/tmp/", "name or service not known",
-                  "nan ± nan")
+                  "earlier version of this book", "had no internet", "meant to run", "gpu call",
+                  "minutes of gpu", "nan ± nan")
 #: The one page that explains how the book is made, and may therefore name its tools.
 MAKING_OF = "book/how_this_book_was_run"
 
