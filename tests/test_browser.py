@@ -10,18 +10,14 @@ is skipped, except under CI (``CI=true``), where a missing browser is a failure.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -63,18 +59,13 @@ def _clean_title(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[str]:
+def site(serve) -> str:
     """Build the book (warnings are errors) and serve ``_build/html`` on localhost."""
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     build = subprocess.run([str(jupyter_book), "build", "-W", "-n", "--keep-going", str(ROOT)],
                            capture_output=True, text=True, cwd=ROOT)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(BUILD / "html"))
-    handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    return serve(BUILD / "html").url.rstrip("/")
 
 
 @pytest.fixture(scope="module")

@@ -21,16 +21,12 @@ It is slow (15 s to 3 min a chapter in smoke mode, about 10 min in all on two bu
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
 import subprocess
 import sys
 import sysconfig
-import threading
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -130,24 +126,10 @@ def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
-def results_url() -> Iterator[str]:
+def results_url(serve) -> str:
     """The base URL of book/results/, served on 127.0.0.1 for the session."""
-    handler = functools.partial(_QuietHandler, directory=str(RESULTS))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return serve(RESULTS).url
 
 
 def _chapter_env(results_url: str, cache: Path) -> dict[str, str]:

@@ -4,20 +4,21 @@ the repository)."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import importlib.util
 import shutil
 import subprocess
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 
 from gan_tutorial import results
+
+if TYPE_CHECKING:
+    from conftest import Served
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "book" / "results"
@@ -61,38 +62,21 @@ def test_inside_the_clone_the_file_of_the_clone_is_used() -> None:
     assert results.path("stacked_mnist.csv") == FOLDER / "stacked_mnist.csv"
 
 
-class _Server:
-    """A local HTTP server of a folder, counting the requests it answers."""
-
-    def __init__(self, folder: Path) -> None:
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                server.requests.append(self.path)
-
-        handler = functools.partial(Handler, directory=str(folder))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
+def away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+         serve: Callable[[Path], Served]) -> Served:
     """Outside a clone: no local book/results/, an empty cache, and a server of a copy of the
     result files as the repository."""
     served = tmp_path / "served"
     shutil.copytree(FOLDER, served)
     monkeypatch.setattr(results, "_in_clone", lambda name: None)
     monkeypatch.setattr(results, "CACHE", tmp_path / "cache")
-    server = _Server(served)
+    server = serve(served)
     monkeypatch.setenv(results.URL_VARIABLE, server.url)
-    yield server
-    server.httpd.shutdown()
+    return server
 
 
-def test_outside_a_clone_a_file_is_downloaded_once_and_verified(away: _Server) -> None:
+def test_outside_a_clone_a_file_is_downloaded_once_and_verified(away: Served) -> None:
     first = results.path("stabilising_recipe.json")
     assert first.parent == results.CACHE
     assert first.read_bytes() == (FOLDER / "stabilising_recipe.json").read_bytes()
@@ -100,7 +84,7 @@ def test_outside_a_clone_a_file_is_downloaded_once_and_verified(away: _Server) -
     assert away.requests == ["/stabilising_recipe.json"]  # the second call used the cache
 
 
-def test_a_tampered_cached_file_is_deleted_and_downloaded_again(away: _Server) -> None:
+def test_a_tampered_cached_file_is_deleted_and_downloaded_again(away: Served) -> None:
     cached = results.path("stacked_mnist.csv")
     cached.write_text("method,seed,modes\nGAN,0,1000\n")
     assert results.path("stacked_mnist.csv").read_bytes() == \
@@ -108,7 +92,7 @@ def test_a_tampered_cached_file_is_deleted_and_downloaded_again(away: _Server) -
     assert len(away.requests) == 2
 
 
-def test_a_download_with_another_hash_is_refused_and_deleted(away: _Server,
+def test_a_download_with_another_hash_is_refused_and_deleted(away: Served,
                                                              tmp_path: Path) -> None:
     (tmp_path / "served" / "stacked_mnist.csv").write_text("method,seed,modes\nGAN,0,1000\n")
     with pytest.raises(ValueError, match=r"'stacked_mnist\.csv' from http://127\.0\.0\.1.*"
@@ -117,7 +101,7 @@ def test_a_download_with_another_hash_is_refused_and_deleted(away: _Server,
     assert not list(results.CACHE.glob("*stacked_mnist*"))
 
 
-def test_a_tampered_cache_offline_is_refused_with_the_ways_out(away: _Server,
+def test_a_tampered_cache_offline_is_refused_with_the_ways_out(away: Served,
                                                                monkeypatch) -> None:
     cached = results.path("stacked_mnist.csv")
     cached.write_text("tampered")
@@ -128,7 +112,7 @@ def test_a_tampered_cache_offline_is_refused_with_the_ways_out(away: _Server,
 
 
 def test_offline_without_a_cache_the_error_names_the_file_the_url_and_the_ways_out(
-        away: _Server, monkeypatch: pytest.MonkeyPatch, no_network: None) -> None:
+        away: Served, monkeypatch: pytest.MonkeyPatch, no_network: None) -> None:
     monkeypatch.delenv(results.URL_VARIABLE)
     with pytest.raises(FileNotFoundError) as error:
         results.path("mode_collapse_runs.csv")
@@ -139,7 +123,7 @@ def test_offline_without_a_cache_the_error_names_the_file_the_url_and_the_ways_o
     assert "inside a clone" in message and results.URL_VARIABLE in message
 
 
-def test_a_file_the_server_does_not_have_is_a_clear_error(away: _Server,
+def test_a_file_the_server_does_not_have_is_a_clear_error(away: Served,
                                                           tmp_path: Path) -> None:
     (tmp_path / "served" / "stabilising_sweep.csv").unlink()
     with pytest.raises(FileNotFoundError, match=r"stabilising_sweep\.csv.*404"):

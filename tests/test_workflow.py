@@ -161,7 +161,8 @@ def _third_party(paths: list[Path]) -> set[str]:
                     modules |= _imports("".join(cell["source"]))
         else:
             modules |= _imports(path.read_text())
-    return modules - set(sys.stdlib_module_names) - {"gan_tutorial", "__future__"}
+    local = {path.stem for path in paths}  # e.g. the tests' conftest
+    return modules - set(sys.stdlib_module_names) - {"gan_tutorial", "__future__"} - local
 
 
 # Where each kind of code runs, and the groups that must declare what it imports.

@@ -110,26 +110,19 @@ def seeds_used(notebook: nbformat.NotebookNode) -> dict:
             and "seed" in node.targets[0].id}
 
 
-def execute(notebook: Path) -> None:
-    """Run ``notebook`` at full size in place; on failure the stored notebook is untouched."""
+def execute(notebook: Path, smoke: bool = False) -> float:
+    """Run ``notebook`` and return papermill's wall time in seconds. At full size the outputs
+    replace the stored notebook on success (on failure it is untouched); in smoke mode
+    (``GAN_TUTORIAL_SMOKE=1``) they are discarded."""
     partial = notebook.with_name(f".{notebook.stem}.running.ipynb")
     os.environ.pop("GAN_TUTORIAL_SMOKE", None)  # the kernel inherits this environment
-    try:
-        papermill.execute_notebook(notebook, partial, cwd=notebook.parent, kernel_name="python3",
-                                   progress_bar=False)
-        os.replace(partial, notebook)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def time_smoke_run(notebook: Path) -> float:
-    """Run ``notebook`` in smoke mode into a temporary file (the stored notebook is untouched)
-    and return papermill's wall time in seconds."""
-    partial = notebook.with_name(f".{notebook.stem}.smoke.running.ipynb")
-    os.environ["GAN_TUTORIAL_SMOKE"] = "1"
+    if smoke:
+        os.environ["GAN_TUTORIAL_SMOKE"] = "1"
     try:
         ran = papermill.execute_notebook(notebook, partial, cwd=notebook.parent,
                                          kernel_name="python3", progress_bar=False)
+        if not smoke:
+            os.replace(partial, notebook)
         return round(ran.metadata.papermill.duration, 1)
     finally:
         os.environ.pop("GAN_TUTORIAL_SMOKE", None)
@@ -298,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for notebook in [p.resolve() for p in args.notebooks] or chapters():
         if args.smoke:
-            seconds = time_smoke_run(notebook)
+            seconds = execute(notebook, smoke=True)
             record_smoke(notebook, seconds)
             print(f"  {notebook.relative_to(ROOT)}: {seconds} s in smoke mode", flush=True)
             continue
