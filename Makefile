@@ -34,9 +34,8 @@ book: install
 # the book in headless Chromium (tests/test_browser.py builds it), every chapter as Colab runs
 # it (tests/test_colab.py), and every chapter in smoke mode (book/conftest.py sets
 # GAN_TUTORIAL_SMOKE=1).
-LINTED  := gan_tutorial tests benchmarks book/_tools
 test: install
-	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff check .
 	$(BIN)/pytest -v --nbval-lax --nbval-current-env tests book
 
 unit: install

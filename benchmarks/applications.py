@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from gan_tutorial.data import mnist
+from gan_tutorial.data import mnist, uint8_to_model_range
 from gan_tutorial.experiments.applications import (
     Settings,
     anomaly_run,
@@ -62,7 +62,7 @@ def load(path: str | None) -> tuple[torch.Tensor, torch.Tensor]:
     uint8``) if given, else :func:`gan_tutorial.data.mnist`."""
     if path:
         pixels, labels = torch.load(path, weights_only=True)
-        return pixels.to(torch.float32) / 127.5 - 1.0, labels  # as gan_tutorial.data does
+        return uint8_to_model_range(pixels), labels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return mnist("data")

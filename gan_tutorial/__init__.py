@@ -8,7 +8,11 @@ Every model, loss, training loop and plot that the chapters use lives here, one 
 * :mod:`gan_tutorial.models`   -- generators G and discriminators D (D returns logits), for
   images and for low-dimensional points
 * :mod:`gan_tutorial.losses`   -- the adversarial losses, as pure functions
-* :mod:`gan_tutorial.train`    -- the discriminator step, the generator step and :func:`fit`
+* :mod:`gan_tutorial.train`    -- the teaching core: the discriminator step, the generator step
+  and Algorithm 1's loop, with one callback hook
+* :mod:`gan_tutorial.callbacks` -- the rest of a run, one job each: logs, divergence guard,
+  progress bar, snapshots, checkpoints, Ctrl-C, the image pool, EMA
+* :mod:`gan_tutorial.runner`   -- :func:`fit`: the inputs checked once, then the loop and callbacks
 * :mod:`gan_tutorial.sampling` -- sampling from G in eval mode with explicit randomness
 * :mod:`gan_tutorial.theory`   -- the closed forms of the GAN paper (V, D*, C(G), JSD, KL) on grids
 * :mod:`gan_tutorial.validation` -- the number, image and label checks every function uses

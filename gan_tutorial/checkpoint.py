@@ -19,7 +19,7 @@ Everything is checked before anything is changed: the digest, the step, the hist
 states, that the weights are finite, and that each optimiser state has the shapes of the
 parameters it belongs to. :func:`folder_lock` keeps two runs from sharing one checkpoint folder.
 
-Together with the seeded data order of :func:`gan_tutorial.train.fit`, that is everything a
+Together with the seeded data order of :func:`gan_tutorial.runner.fit`, that is everything a
 resumed run needs to continue exactly as if it had never stopped.
 """
 
@@ -319,7 +319,7 @@ def folder_lock(folder: str | Path) -> Iterator[Path]:
 
     The lock is ``fcntl.flock`` on the folder itself (no lock file is created); the operating
     system releases it when the process ends, however it ends, so a killed run leaves no stale
-    lock. :func:`gan_tutorial.train.fit` holds it for the whole run,
+    lock. :func:`gan_tutorial.runner.fit` holds it for the whole run,
     so two runs given the same ``checkpoint_dir`` cannot overwrite each other's checkpoint.
     Where ``fcntl`` does not exist (Windows) nothing is locked: there, do not share a folder.
     The folder is created if missing, which also checks that it can be written.

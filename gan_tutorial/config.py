@@ -12,7 +12,7 @@ from .validation import check_bool, check_int, check_number
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every setting :func:`gan_tutorial.train.fit` reads, with the defaults of the MLP GAN chapter.
+    """Every setting :func:`gan_tutorial.runner.fit` reads, with the MLP GAN chapter's defaults.
 
     The defaults follow Goodfellow et al. 2014 (Algorithm 1 with ``k = d_steps = 1`` and the
     non-saturating generator loss of Section 3) with the Adam settings of Radford et al. 2015
@@ -62,7 +62,7 @@ class TrainConfig:
         replay_size: experience replay (Shrivastava et al. 2017, Section 2.3): a buffer of this
             many past generated images; once it is full, half of every fake batch D sees is
             drawn from it, and half of the current fakes replace random entries. 0 (the
-            default) turns it off. See :class:`gan_tutorial.train.ReplayBuffer`.
+            default) turns it off. See :class:`gan_tutorial.callbacks.ImagePool`.
         ema_decay: decay ``beta`` in ``[0, 1)`` of an exponential moving average of G's weights
             (Yazici et al. 2019), ``G_ema <- beta G_ema + (1 - beta) G`` after every step, for
             sampling. With ``beta > 0``, ``fit`` needs ``ema=ema_generator(G, beta)``; 0 (the

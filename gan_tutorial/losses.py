@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .validation import check_number
 
@@ -329,14 +330,14 @@ class GANLoss:
         d_loss: ``(real_out (B,), fake_out (B',)) -> scalar``, minimised by D.
         g_loss: ``fake_out (B,) -> scalar``, minimised by G.
         sigmoid: True if D's outputs are logits of a probability, ``D(x) = sigmoid(logit)``
-            (then :func:`gan_tutorial.train.fit` also records D(x) and D(G(z))); False for a
+            (then :func:`gan_tutorial.runner.fit` also records D(x) and D(G(z))); False for a
             critic's unbounded scores.
         gradient_penalty: True if D's loss adds ``lambda_gp *`` :func:`gradient_penalty`
             (WGAN-GP).
         source: the paper and equation.
         weight_clip: ``c > 0``: after every update of D, each of D's parameters is clipped to
             ``[-c, c]`` (Arjovsky et al. 2017, Algorithm 1, line 7; see
-            :func:`gan_tutorial.train.clip_weights`); 0 clips nothing.
+            :func:`clip_weights`); 0 clips nothing.
     """
 
     d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -423,3 +424,16 @@ def discriminator_loss(loss: GANLoss, D: Callable[[torch.Tensor], torch.Tensor],
     if r1_gamma:
         total = total + r1_penalty(D, x_real, r1_gamma)
     return total, real_out, fake_out
+
+
+def clip_weights(D: nn.Module, c: float) -> None:
+    """Clip every parameter of D to ``[-c, c]``, in place (Arjovsky et al. 2017, Algorithm 1,
+    line 7: the crude way of the WGAN paper to keep the critic K-Lipschitz for some K).
+
+    Raises:
+        ValueError: if ``c`` is not a finite number > 0.
+    """
+    c = check_number("c", c, minimum=0, above=True)
+    with torch.no_grad():
+        for p in D.parameters():
+            p.clamp_(-c, c)

@@ -13,7 +13,9 @@ Generative Adversarial Nets"). G concatenates z with the one-hot label, as in th
 a projection discriminator (Miyato & Koyama 2018). The labels' range *is* checked, although
 reading ``y.min()`` and ``y.max()`` waits for the device: an out-of-range label would index
 outside D's embedding table, which on a GPU is a device-side assertion that kills the process
-instead of an error naming the label. Without ``num_classes`` (the default) a model is
+instead of an error naming the label. Inside :func:`labels_checked`, which
+:func:`gan_tutorial.runner.fit` uses after checking every label where the data enter, that read
+is skipped. Without ``num_classes`` (the default) a model is
 unconditional, ``y`` must be None, and its parameters and ``state_dict`` keys are exactly those
 of the unconditional layout, so older checkpoints load. (A conditional G saved when G still took
 a learned label embedding does not load: its ``embed.weight`` and first layer do not fit.)
@@ -21,10 +23,11 @@ a learned label embedding does not load: its ``embed.weight`` and first layer do
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import nn
@@ -71,9 +74,11 @@ def _check_num_classes(num_classes: int | None) -> int | None:
     return None if num_classes is None else check_int("num_classes", num_classes, minimum=1)
 
 
-def _check_y(who: str, y: object, batch: int, num_classes: int | None) -> torch.Tensor | None:
+def _check_y(model: nn.Module, who: str, y: object, batch: int) -> torch.Tensor | None:
     """``y`` checked against the model's ``num_classes``: None for an unconditional model,
-    labels ``(batch,) int64 in [0, num_classes)`` for a conditional one (reads their range)."""
+    labels ``(batch,) int64 in [0, num_classes)`` for a conditional one (reads their range
+    unless inside :func:`labels_checked`)."""
+    num_classes = model.num_classes
     if num_classes is None:
         if y is not None:
             raise ValueError(f"{who} was built without num_classes (unconditional), so y must be "
@@ -83,22 +88,42 @@ def _check_y(who: str, y: object, batch: int, num_classes: int | None) -> torch.
     if y is None:
         raise ValueError(f"{who} was built with num_classes={num_classes}, so it needs class "
                          f"labels y of shape (B,) and dtype int64; got y=None")
-    return check_labels("y", y, batch, num_classes)
+    return check_labels("y", y, batch, num_classes,
+                        check_range=not getattr(model, "labels_checked", False))
+
+
+@contextlib.contextmanager
+def labels_checked(*models: nn.Module) -> Iterator[None]:
+    """Inside, the conditional models skip reading their labels' range on every forward pass
+    (a device sync each); :func:`gan_tutorial.runner.fit` uses it after checking every label
+    once, where the data enter. Shape and dtype are still checked."""
+    previous = [getattr(model, "labels_checked", False) for model in models]
+    for model in models:
+        model.labels_checked = True
+    try:
+        yield
+    finally:
+        for model, value in zip(models, previous):
+            model.labels_checked = value
 
 
 def _generator_input(G: nn.Module, z: object, y: object) -> torch.Tensor:
     """Check ``z`` (and ``y``); return the first layer's input: ``z``, or ``[z, one_hot(y)]``."""
     _check_input("G", "z", z, (G.latent_dim,))
-    y = _check_y("G", y, len(z), G.num_classes)  # type: ignore[arg-type]
+    y = _check_y(G, "G", y, len(z))  # type: ignore[arg-type]
     if y is None:
         return z
     return torch.cat([z, nn.functional.one_hot(y, G.num_classes).to(z.dtype)], dim=1)
 
 
-def _projection(D: nn.Module, x: torch.Tensor, y: object) -> torch.Tensor:
+def projection(D: nn.Module, x: torch.Tensor, y: object) -> torch.Tensor:
     """``psi(phi(x)) + <embed(y), phi(x)>`` with ``phi = D.net[:-1]`` and ``psi = D.net[-1]``
-    (Miyato & Koyama 2018, Eq. 3); just ``psi(phi(x))`` for an unconditional D."""
-    y = _check_y("D", y, len(x), D.num_classes)
+    (Miyato & Koyama 2018, Eq. 3); just ``psi(phi(x))`` for an unconditional D.
+
+    ``x`` is D's input, ``y`` labels ``(B,) int64 in [0, D.num_classes)`` or None; returns
+    logits ``(B,) float32``. Raises ``ValueError`` if ``y`` does not fit D (see the module).
+    """
+    y = _check_y(D, "D", y, len(x))
     *phi, psi = D.net
     for layer in phi:
         x = layer(x)
@@ -198,7 +223,7 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("D", "images", x, self.img_shape)
-        return _projection(self, x.flatten(1), y)
+        return projection(self, x.flatten(1), y)
 
 
 #: Hidden activations of the point models, by name.
@@ -214,7 +239,7 @@ def _point_mlp(sizes: Sequence[int], activation: str) -> list[nn.Module]:
     return [make() if isinstance(layer, nn.LeakyReLU) else layer for layer in _mlp(sizes)]
 
 
-def _packs(x: torch.Tensor, data_dim: int, pack: int) -> torch.Tensor:
+def packs(x: torch.Tensor, data_dim: int, pack: int) -> torch.Tensor:
     """Points ``(B, data_dim)`` -> packs ``(B // pack, pack * data_dim)``: rows ``0..m-1`` form
     pack 0, and so on (PacGAN, Lin et al. 2018, Section 3). Raises ``ValueError`` on a bad
     shape or a B that is not a multiple of ``pack``."""
@@ -308,7 +333,7 @@ class PointDiscriminator(nn.Module):
         self.net = nn.Sequential(*_point_mlp(sizes, activation), nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(_packs(x, self.data_dim, self.pack)).squeeze(1)
+        return self.net(packs(x, self.data_dim, self.pack)).squeeze(1)
 
 
 
@@ -408,7 +433,7 @@ class MaxoutPointDiscriminator(nn.Module):
                                  nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(_packs(x, self.data_dim, self.pack)).squeeze(1)
+        return self.net(packs(x, self.data_dim, self.pack)).squeeze(1)
 
 # --- DCGAN (Radford et al. 2015) -------------------------------------------------------------
 
@@ -568,7 +593,7 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("D", "images", x, self.img_shape)
-        return _projection(self, x, y)
+        return projection(self, x, y)
 
 
 def init_dcgan_weights(module: nn.Module) -> None:

@@ -21,8 +21,8 @@ from torchvision.utils import make_grid
 from .utils import to_unit_range
 from .validation import check_images, check_number
 
-if TYPE_CHECKING:  # for annotations only: plot does not import train at run time
-    from .train import History
+if TYPE_CHECKING:  # for annotations only: plot does not import callbacks at run time
+    from .callbacks import History
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -136,7 +136,7 @@ def loss_curves(history: History, ax: Axes | None = None, smooth: int = 50) -> A
     critic's units and have no such reference lines.
 
     Args:
-        history: what :func:`gan_tutorial.train.fit` returned.
+        history: what :func:`gan_tutorial.runner.fit` returned.
         ax: where to draw; a new figure if ``None``.
         smooth: window of the moving average, in logged steps (1 = no smoothing).
     """
@@ -158,7 +158,7 @@ def d_output_curves(history: History, ax: Axes | None = None, smooth: int = 50) 
     ``history.fake_score`` are drawn instead, unbounded, with the y-label "critic score".
 
     Args:
-        history: what :func:`gan_tutorial.train.fit` returned: ``d_x``, ``d_g_z`` in [0, 1],
+        history: what :func:`gan_tutorial.runner.fit` returned: ``d_x``, ``d_g_z`` in [0, 1],
             or ``real_score``, ``fake_score`` (unbounded) when ``d_x`` is empty.
         ax: where to draw; a new figure if ``None``.
         smooth: window of the moving average, in logged steps (1 = no smoothing).

@@ -133,8 +133,10 @@ def check_images(name: str, x: object, shape: Sequence[int] | None = None,
     return x  # type: ignore[return-value]
 
 
-def check_labels(name: str, y: object, n: int | None, num_classes: int) -> torch.Tensor:
-    """Class labels ``(n,) int64`` in ``[0, num_classes)``.
+def check_labels(name: str, y: object, n: int | None, num_classes: int,
+                 check_range: bool = True) -> torch.Tensor:
+    """Class labels ``(n,) int64`` in ``[0, num_classes)``; ``check_range=False`` skips reading
+    their range (a device sync), for labels already checked where they entered.
 
     Raises:
         ValueError: if ``y`` is not a 1-D int64 tensor of length ``n`` (any length if ``n`` is
@@ -145,7 +147,7 @@ def check_labels(name: str, y: object, n: int | None, num_classes: int) -> torch
             or (n is not None and len(y) != n)):
         raise ValueError(f"{name} must be class labels of shape ({length},) and dtype int64, "
                          f"got {describe(y)}")
-    if len(y):
+    if check_range and len(y):
         low, high = int(y.min()), int(y.max())
         if low < 0 or high >= num_classes:
             raise ValueError(f"{name} must lie in [0, {num_classes - 1}] (num_classes="

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan_tutorial import checkpoint, data, losses, models, plot, sampling, train, utils
+from gan_tutorial import (callbacks, checkpoint, data, losses, models, plot, runner, sampling,
+                          utils)
 from gan_tutorial.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gan_tutorial.config import TrainConfig
 from gan_tutorial.validation import check_images
@@ -42,7 +43,7 @@ def images(n: int = 32, seed: int = 0) -> torch.Tensor:
 
 
 def fit(G, D, x, directory=None, optimizers=None, **settings):
-    return train.fit(G, D, x, TrainConfig(**{**TINY, **settings}), device="cpu",
+    return runner.fit(G, D, x, TrainConfig(**{**TINY, **settings}), device="cpu",
                      progress=False, checkpoint_dir=directory, optimizers=optimizers)
 
 
@@ -86,7 +87,7 @@ def python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedP
 
 def test_item01_an_update_to_infinite_weights_is_named_g_and_never_saved(tmp_path) -> None:
     G, D = tiny()
-    with pytest.raises(train.TrainingDiverged, match="non-finite weights or optimiser state "
+    with pytest.raises(callbacks.TrainingDiverged, match="non-finite weights or optimiser state "
                                                      "in G") as caught:
         fit(G, D, images(), tmp_path, lr_g=1e300, checkpoint_every=1, steps=3)
     assert (caught.value.step, caught.value.network, caught.value.checkpoint) == (1, "G", None)
@@ -115,7 +116,7 @@ def test_item01_the_file_keeps_the_last_good_step_and_the_right_network_is_named
     G, D = tiny()
     opt_g = ExplodesAt(G.parameters(), 3 if network == "G" else 0)
     opt_d = ExplodesAt(D.parameters(), 3 if network == "D" else 0)
-    with pytest.raises(train.TrainingDiverged, match="is left as it was") as caught:
+    with pytest.raises(callbacks.TrainingDiverged, match="is left as it was") as caught:
         fit(G, D, images(), tmp_path / "run", (opt_g, opt_d), checkpoint_every=1, steps=5)
     assert (caught.value.step, caught.value.network) == (3, network)
     G2, D2 = tiny(seed=9)
@@ -203,7 +204,7 @@ def test_item05_a_wrong_shaped_adam_state_is_refused_before_fused_adam_runs(tmp_
     tamper(tmp_path / "checkpoint.pt", shrink)
     result = python("""
         import sys, torch
-        from gan_tutorial import models, train
+        from gan_tutorial import models, runner
         from gan_tutorial.config import TrainConfig
         torch.manual_seed(0)
         G = models.MLPGenerator(latent_dim=4, img_shape=(1, 4, 4), hidden=(8,))
@@ -211,7 +212,7 @@ def test_item05_a_wrong_shaped_adam_state_is_refused_before_fused_adam_runs(tmp_
         x = torch.rand(32, 1, 4, 4) * 2 - 1
         config = TrainConfig(latent_dim=4, batch_size=8, snapshot_every=0, log_every=1, steps=4)
         try:
-            train.fit(G, D, x, config, device="cpu", progress=False, checkpoint_dir=sys.argv[1])
+            runner.fit(G, D, x, config, device="cpu", progress=False, checkpoint_dir=sys.argv[1])
         except ValueError as error:
             print("refused:", error)
     """, str(tmp_path))
@@ -566,7 +567,7 @@ class NoParameters(torch.nn.Module):
         torch.zeros(4, 1, 28, 28), torch.zeros(4, 1, 28, 28), batch_size=0),
      "batch_size must be an integer >= 1"),
     (lambda ev: plot.sample_grid(torch.zeros(0, 1, 4, 4)), "with N >= 1"),
-    (lambda ev: train.fit(*tiny(), images(), {"steps": 2}), "config must be a TrainConfig"),
+    (lambda ev: runner.fit(*tiny(), images(), {"steps": 2}), "config must be a TrainConfig"),
     (lambda ev: fit(*tiny(), Stream(), steps=1), "map-style torch.utils.data.Dataset"),
     (lambda ev: sampling.sample(NoParameters(), 2), "G must have parameters"),
     (lambda ev: checkpoint.restore_rng_state({"cpu": torch.zeros(3)}),

@@ -20,7 +20,7 @@ from gan_tutorial.experiments.mode_collapse import (
     _d_loss,
     _g_loss,
     _networks,
-    _StackedOptimizer,
+    StackedOptimizer,
     mode_coverage_2d,
     run_method,
     run_plan,
@@ -247,7 +247,7 @@ def test_the_stacked_optimizer_is_torch_s_optimizer_row_by_row(kind: str) -> Non
         betas[2] = (0.8, 0.999)
     start = torch.randn(3, 5, generator=torch.Generator().manual_seed(0))
     flat = start.clone().requires_grad_(True)
-    stacked = _StackedOptimizer(flat, lrs, betas, kind)
+    stacked = StackedOptimizer(flat, lrs, betas, kind)
     rows = [start[s].clone().requires_grad_(True) for s in range(3)]
     alone = [torch.optim.Adam([rows[s]], lr=lrs[s], betas=betas[s]) if kind == "adam"
              else torch.optim.RMSprop([rows[s]], lr=lrs[s], alpha=betas[s][1])
@@ -266,7 +266,7 @@ def test_the_stacked_optimizer_is_torch_s_optimizer_row_by_row(kind: str) -> Non
 
 def test_the_linear_decay_scales_every_learning_rate() -> None:
     flat = torch.zeros(2, 3, requires_grad=True)
-    optimizer = _StackedOptimizer(flat, [1e-2, 1e-3], [(0.0, 0.9)] * 2, "adam")
+    optimizer = StackedOptimizer(flat, [1e-2, 1e-3], [(0.0, 0.9)] * 2, "adam")
     flat.grad = torch.ones(2, 3)
     optimizer.step(scale=0.5)  # Adam's first step moves by lr * scale
     assert torch.allclose(flat.detach(), torch.tensor([[-5e-3] * 3, [-5e-4] * 3]), rtol=1e-4)

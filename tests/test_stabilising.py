@@ -23,7 +23,10 @@ from gan_tutorial.models import (
     MLPDiscriminator,
     init_dcgan_weights,
 )
-from gan_tutorial.train import ReplayBuffer, clip_weights, d_step, ema_generator, fit
+from gan_tutorial.callbacks import ImagePool, ema_generator
+from gan_tutorial.losses import clip_weights
+from gan_tutorial.runner import fit
+from gan_tutorial.train import d_step
 
 
 def logit(p: float) -> float:
@@ -123,17 +126,17 @@ def test_label_smoothing_reaches_d_step_and_is_refused_for_other_losses() -> Non
 
 def test_replay_off_returns_the_same_tensor() -> None:
     x = torch.randn(4, 2)
-    assert ReplayBuffer(0).mix(x) is x
+    assert ImagePool(0).query(x) is x
 
 
 def test_replay_fills_then_mixes_half_past_half_current() -> None:
     torch.manual_seed(0)
-    buffer = ReplayBuffer(8)
+    buffer = ImagePool(8)
     past = [torch.full((4, 1), float(i)) for i in range(2)]  # images 0, 0, 0, 0, 1, 1, 1, 1
     for x in past:
-        assert buffer.mix(x) is x  # still filling: D sees the current fakes only
+        assert buffer.query(x) is x  # still filling: D sees the current fakes only
     current = torch.full((4, 1), 7.0, requires_grad=True)
-    mixed = buffer.mix(current)
+    mixed = buffer.query(current)
     assert mixed.shape == (4, 1)
     assert mixed[:2].tolist() == [[7.0], [7.0]] and mixed.requires_grad
     assert set(mixed[2:].flatten().tolist()) <= {0.0, 1.0}  # drawn from the buffer
@@ -145,9 +148,9 @@ def test_replay_fills_then_mixes_half_past_half_current() -> None:
 
 def test_replay_refuses_conditional_fakes_and_bad_sizes() -> None:
     with pytest.raises(ValueError, match="unconditional GANs only"):
-        ReplayBuffer(4).mix(torch.randn(2, 3), torch.zeros(2, dtype=torch.int64))
+        ImagePool(4).query(torch.randn(2, 3), torch.zeros(2, dtype=torch.int64))
     with pytest.raises(ValueError, match="capacity must be"):
-        ReplayBuffer(-1)
+        ImagePool(-1)
     with pytest.raises(ValueError, match="^replay_size must be"):
         TrainConfig(replay_size=-5)
 

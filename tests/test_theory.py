@@ -7,7 +7,7 @@ import torch
 from gan_tutorial import theory
 from gan_tutorial.config import TrainConfig
 from gan_tutorial.models import PointDiscriminator, PointGenerator
-from gan_tutorial.train import fit
+from gan_tutorial.runner import fit
 
 LOG2, LOG4 = math.log(2), math.log(4)
 

