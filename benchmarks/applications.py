@@ -26,8 +26,6 @@ thread each, all on ``--device`` (default: the accelerator if there is one).
 from __future__ import annotations
 
 import argparse
-import csv
-import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from common import append_rows, process_pool
 
 from gan_tutorial.data import mnist, uint8_to_model_range
 from gan_tutorial.experiments.applications import (
@@ -119,16 +118,6 @@ def job(task: tuple) -> tuple[str, list[dict]]:
     return kind, [anomaly_run(pool, test, arg, settings, seed, device)]
 
 
-def append(path: Path, rows: list[dict], extra: dict) -> None:
-    rows = [{**row, **extra} for row in rows]
-    new = not path.exists()
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("book/results"))
@@ -157,10 +146,10 @@ def main() -> None:
     print(f"{len(tasks)} runs on {name} with {args.workers} workers; settings "
           f"{settings.to_dict()}", flush=True)
     start = time.perf_counter()
-    context = mp.get_context("spawn")
-    with context.Pool(args.workers, init_worker, (args.data, device)) as workers:
+    with process_pool(args.workers, init_worker, (args.data, device)) as workers:
         for done, (kind, rows) in enumerate(workers.imap_unordered(job, tasks), 1):
-            append(args.out / f"applications_{kind}.csv", rows, extra)
+            append_rows(args.out / f"applications_{kind}.csv",
+                        [{**row, **extra} for row in rows])
             print(f"[{time.perf_counter() - start:6.0f} s] {done}/{len(tasks)} {kind} "
                   f"{ {k: v for k, v in rows[-1].items() if k != 'seconds'} }", flush=True)
     print(f"all done in {time.perf_counter() - start:.0f} s", flush=True)

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from common import append_rows
 
 from gan_tutorial.data import uint8_to_model_range
 from gan_tutorial.experiments import mode_collapse as mc
@@ -203,9 +204,7 @@ class Study:
                 self.samples[f"{run.dataset}|{name}|{label}|{run.seed}"] = run.samples
         for file, table in (("mode_collapse_runs.csv", rows),
                             ("mode_collapse_curves.csv", curves)):
-            path = self.out / file
-            pd.DataFrame(table).to_csv(path, mode="a", header=not path.exists(), index=False,
-                                       float_format="%.5g")
+            append_rows(self.out / file, table)
         torch.save(self.samples, self.out / "mode_collapse_samples.pt")
         print(f"[{time.perf_counter() - self.start:5.0f} s] {name} ({protocol_name}): "
               f"{len(runs)} runs, {runs[0].steps} steps, {runs[0].seconds:.0f} s", flush=True)

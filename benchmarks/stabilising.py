@@ -30,7 +30,6 @@ state_dict of the recipe's G for seed 0, the EMA average where the recipe has on
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import multiprocessing as mp
 import os
@@ -39,7 +38,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
+from common import append_rows, process_pool
 
 from gan_tutorial import metrics
 from gan_tutorial.callbacks import EMA, CallbackList, ImagePool, ema_generator
@@ -57,7 +58,8 @@ BASE = TrainConfig.preset("dcgan", log_every=1_000_000, snapshot_every=0)
 
 @dataclass(frozen=True)
 class Method:
-    """One stabiliser: changes to the baseline's TrainConfig and D, and its source."""
+    """One stabiliser: changes to the baseline's TrainConfig and D, and its source (not a
+    TrainConfig itself, because a method also changes D's layers and the optimizer family)."""
 
     config: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields
     d: dict[str, Any] = field(default_factory=dict)  # DCGANDiscriminator options
@@ -272,25 +274,21 @@ def run_job(job: Job) -> dict[str, Any]:
 # --- the phases, in the main process -----------------------------------------------------------
 
 class Writer:
-    """Appends rows to the CSV files of ``out_dir`` as runs finish."""
+    """Appends rows to the CSV files of ``out_dir`` as runs finish; each file starts anew with
+    its header."""
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, columns in (("curves", CURVE_COLUMNS), ("final", FINAL_COLUMNS),
                               ("sweep", SWEEP_COLUMNS)):
-            with open(self.path(name), "w", newline="") as f:
-                csv.writer(f).writerow(columns)
+            pd.DataFrame(columns=columns).to_csv(self.path(name), index=False)
 
     def path(self, name: str) -> Path:
         return self.out_dir / f"stabilising_{name}.csv"
 
     def append(self, name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
-        with open(self.path(name), "a", newline="") as f:
-            writer = csv.DictWriter(f, columns, extrasaction="ignore")
-            for row in rows:
-                writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v)
-                                 for k, v in row.items()})
+        append_rows(self.path(name), rows, columns)
 
 
 def run_phase(pool, jobs: list[Job], writer: Writer, started: float,
@@ -385,8 +383,7 @@ def main() -> None:
     print(f"budget {args.budget:,} training images per run, {args.seeds} seeds, "
           f"{args.draws} draws of {args.n_eval:,}, device {args.device}, "
           f"{args.workers} workers", flush=True)
-    context = mp.get_context("spawn")
-    with context.Pool(args.workers, _init_worker,
+    with process_pool(args.workers, _init_worker,
                       (args.data, args.device, args.threads, settings)) as pool:
         seeds = range(args.seeds)
         if args.only:  # one method, e.g. the recipe chosen from a first run; its G of seed 0

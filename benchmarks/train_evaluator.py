@@ -62,16 +62,16 @@ def load_data(seed: int):
 def train(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> MNISTEvaluator:
     seed_everything(seed)
     model = MNISTEvaluator()
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
     generator = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
         model.train()
         for index in torch.randperm(len(x), generator=generator).split(128):
             loss = F.cross_entropy(model(random_affine(x[index], generator)), y[index])
-            optimiser.zero_grad(set_to_none=True)
+            optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimiser.step()
+            optimizer.step()
         schedule.step()
     return model.eval()
 

@@ -94,7 +94,7 @@ def latent_reconstruction_score(G: nn.Module, D: nn.Module, x: torch.Tensor, ste
                 target = features(batch)
             z = torch.randn(len(batch), G.latent_dim, generator=generator).to(device)
             z.requires_grad_(True)
-            optimiser = torch.optim.Adam([z], lr=lr)
+            optimizer = torch.optim.Adam([z], lr=lr)
             for step in range(steps + 1):
                 fake = G(z)
                 residual = (batch - fake).abs().flatten(1).sum(1)
@@ -104,7 +104,7 @@ def latent_reconstruction_score(G: nn.Module, D: nn.Module, x: torch.Tensor, ste
                     break
                 # the gradient for z alone: G's and D's weights get none
                 (z.grad,) = torch.autograd.grad(score.sum(), [z])
-                optimiser.step()
+                optimizer.step()
             scores.append(score.detach().float().cpu())
             recons.append(fake.detach().float().cpu())
     return torch.cat(scores), torch.cat(recons)

@@ -129,7 +129,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
     Args:
         x: training images ``(N, 1, 28, 28) float32 in [-1, 1]``, ``N >= 1``.
         y: their labels ``(N,) int64`` in ``[0, 10)``.
-        steps: optimiser steps, >= 1.
+        steps: optimizer steps, >= 1.
         seed: seeds the initial weights, the minibatch order and the augmentation.
         batch_size: real examples per step, >= 1 (smaller if ``N`` is smaller).
         extra: a function ``(n, generator) -> (images (n, 1, 28, 28), labels (n,))`` giving
@@ -150,8 +150,8 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
     lr = check_number("lr", lr, minimum=0, above=True)
     seed_everything(seed)
     model = MNISTEvaluator().to(device).train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     generator = torch.Generator().manual_seed(seed)
     order = torch.empty(0, dtype=torch.int64)
     for _ in range(steps):
@@ -165,8 +165,8 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
             images = torch.cat([images, more_images.to(device)])
             labels = torch.cat([labels, more_labels.to(device)])
         loss = F.cross_entropy(model(images), labels)
-        optimiser.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimiser.step()
+        optimizer.step()
         schedule.step()
     return model.eval()

@@ -269,10 +269,10 @@ def _kth_neighbour_radii(features: torch.Tensor, k: int, batch_size: int) -> tor
     return torch.cat(radii)
 
 
-def _coverage(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor,
+def _coverage(points: torch.Tensor, centers: torch.Tensor, radii: torch.Tensor,
               batch_size: int) -> float:
-    """Fraction of ``points`` inside at least one ball ``(centres[j], radii[j])``."""
-    inside = [(torch.cdist(chunk, centres) <= radii).any(dim=1)
+    """Fraction of ``points`` inside at least one ball ``(centers[j], radii[j])``."""
+    inside = [(torch.cdist(chunk, centers) <= radii).any(dim=1)
               for chunk in points.split(batch_size)]
     return torch.cat(inside).double().mean().item()
 

@@ -20,14 +20,14 @@ def models(seed: int, hidden: int = 8) -> tuple[MLPGenerator, MLPDiscriminator]:
     return MLPGenerator(latent_dim=4, hidden=(hidden,)), MLPDiscriminator(hidden=(hidden,))
 
 
-def optimisers(G, D) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+def optimizers(G, D) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     return torch.optim.Adam(G.parameters(), lr=1e-3), torch.optim.Adam(D.parameters(), lr=1e-3)
 
 
 def saved_run(path, seed: int = 0, step: int = 7):
-    """A checkpoint of models whose optimisers have taken one step; returns the objects."""
+    """A checkpoint of models whose optimizers have taken one step; returns the objects."""
     G, D = models(seed)
-    opt_g, opt_d = optimisers(G, D)
+    opt_g, opt_d = optimizers(G, D)
     G(torch.randn(2, 4)).sum().backward()
     opt_g.step()
     save_checkpoint(path, G, D, opt_g, opt_d, TrainConfig(steps=9, lr_g=1e-3), step,
@@ -35,10 +35,10 @@ def saved_run(path, seed: int = 0, step: int = 7):
     return G, D, opt_g, opt_d
 
 
-def test_round_trip_restores_weights_optimisers_step_config_and_history(tmp_path) -> None:
+def test_round_trip_restores_weights_optimizers_step_config_and_history(tmp_path) -> None:
     G, D, opt_g, _ = saved_run(tmp_path / "c.pt")
     G2, D2 = models(1)
-    opt_g2, opt_d2 = optimisers(G2, D2)
+    opt_g2, opt_d2 = optimizers(G2, D2)
     loaded = load_checkpoint(tmp_path / "c.pt", G2, D2, opt_g2, opt_d2)
     assert (loaded.step, loaded.config) == (7, TrainConfig(steps=9, lr_g=1e-3))
     assert loaded.history == {"step": [1, 2], "d_loss": [0.5, 0.25]}
@@ -156,10 +156,10 @@ def test_weights_that_do_not_fit_are_refused_and_nothing_changes(tmp_path) -> No
     assert all(torch.equal(a, b) for a, b in zip(before, G.parameters()))
 
 
-def test_an_optimiser_that_does_not_fit_leaves_everything_as_it_was(tmp_path) -> None:
+def test_an_optimizer_that_does_not_fit_leaves_everything_as_it_was(tmp_path) -> None:
     saved_run(tmp_path / "c.pt")
     G, D = models(3)
-    opt_g, _ = optimisers(G, D)
+    opt_g, _ = optimizers(G, D)
     opt_d = torch.optim.Adam([next(D.parameters())], lr=1e-3)  # one parameter: does not fit
     G(torch.randn(2, 4)).sum().backward()
     opt_g.step()  # opt_g now has a state of its own, different from the stored one

@@ -288,7 +288,7 @@ def test_item08_loading_into_one_network_only_is_an_error(tmp_path) -> None:
     assert same(weights(G), before)
 
 
-def test_item09_swapped_optimisers_are_refused() -> None:
+def test_item09_swapped_optimizers_are_refused() -> None:
     G, D = tiny()
     before = weights(G, D)
     swapped = (torch.optim.Adam(D.parameters()), torch.optim.Adam(G.parameters()))

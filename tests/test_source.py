@@ -32,7 +32,8 @@ def test_d_step_keeps_every_line_of_code_and_one_line_of_docstring() -> None:
     assert isinstance(shown, Code) and shown.language == "python"
     full = textwrap.dedent(inspect.getsource(d_step))
     assert _code_lines(shown.data) == _code_lines(full)
-    summary = '    """One discriminator update on a minibatch (Goodfellow et al. 2014, Algorithm 1)."""'
+    summary = ('    """One discriminator update on a minibatch '
+               '(Goodfellow et al. 2014, Algorithm 1)."""')
     assert summary in shown.data.splitlines()
     assert len(shown.data.splitlines()) == len(_code_lines(full)) + 1
     assert "Args:" in full and "Args:" not in shown.data

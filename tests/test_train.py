@@ -191,12 +191,12 @@ RESUME = TrainConfig(steps=12, d_steps=2, checkpoint_every=5, snapshot_every=3, 
 
 
 def run(x, directory, config=RESUME, seed: int = 0, **kwargs):
-    """Fresh models and optimisers, trained by fit; returns (G, D, optimisers, history)."""
+    """Fresh models and optimizers, trained by fit; returns (G, D, optimizers, history)."""
     G, D = small_models(seed)
-    optimisers = (torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters()))
+    optimizers = (torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters()))
     history = runner.fit(G, D, x, config, device="cpu", progress=False, checkpoint_dir=directory,
-                        optimizers=optimisers, **kwargs)
-    return G, D, optimisers, history
+                        optimizers=optimizers, **kwargs)
+    return G, D, optimizers, history
 
 
 def assert_identical(a, b) -> None:

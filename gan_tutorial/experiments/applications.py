@@ -47,6 +47,10 @@ from ..validation import check_int
 class Settings:
     """Every size of the chapter's runs (the benchmark uses the same, the smoke test shrinks).
 
+    Not a :class:`~gan_tutorial.config.TrainConfig`: it sizes four different protocols
+    (GANs, classifiers, pix2pix, AnoGAN's search); :func:`train_dcgan` makes the TrainConfig of
+    each GAN from it.
+
     Attributes:
         width: width of the unconditional DCGANs of the anomaly study (G's last and D's first
             feature map; the DCGAN chapter uses 64).

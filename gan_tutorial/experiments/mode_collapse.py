@@ -75,6 +75,10 @@ NETWORKS = ("relu-mlp", "pacgan")
 class Method:
     """One training method of the comparison: loss, packing, penalties and optimiser.
 
+    Not a :class:`~gan_tutorial.config.TrainConfig`: it holds what differs between the methods
+    of one stacked training (PacGAN's packing, RMSProp), which :func:`train_stacked_runs` reads;
+    the sizes shared by all methods are the :class:`Protocol`'s.
+
     Attributes:
         name: the label in tables and plots.
         loss: a name in :data:`gan_tutorial.losses.LOSSES` among :data:`LOSS_NAMES`:
