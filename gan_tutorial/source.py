@@ -22,8 +22,9 @@ def show_source(obj: Any) -> Code:
     Example: ``show_source(d_step)`` in a notebook cell displays ``d_step``'s code.
 
     Args:
-        obj: a function, class or method defined in the package, whose name and qualified name
-            have no part starting with ``_``.
+        obj: a function, class or method defined in the package, whose module and qualified
+            name have no part starting with ``_`` (special methods such as ``__init__`` are
+            public).
 
     Returns:
         An ``IPython.display.Code`` (language ``"python"``); a notebook shows it highlighted.
@@ -38,9 +39,15 @@ def show_source(obj: Any) -> Code:
     module, name = getattr(obj, "__module__", "") or "", obj.__qualname__
     if module.split(".")[0] != "gan_tutorial":
         raise ValueError(f"show_source shows code of gan_tutorial, got {name} of {module!r}")
-    if any(part.startswith("_") for part in (*module.split("."), *name.split("."))):
+    if any(part.startswith("_") and not _special(part)
+           for part in (*module.split("."), *name.split("."))):
         raise ValueError(f"show_source shows public code only, got {module}.{name}")
     return Code(summarised(textwrap.dedent(inspect.getsource(obj))), language="python")
+
+
+def _special(name: str) -> bool:
+    """True for Python's special names, like ``__init__`` (public, although they start with _)."""
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
 def summarised(source: str) -> str:

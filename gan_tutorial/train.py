@@ -4,7 +4,8 @@ Three functions: :func:`d_step` updates D on one minibatch, :func:`g_step` updat
 D, and :func:`training_loop` alternates them. Everything else a run needs (logs, the
 divergence guard, snapshots, checkpoints, Ctrl-C, the image pool, EMA) plugs in as one
 :class:`Callback` (:mod:`gan_tutorial.callbacks`); :func:`gan_tutorial.runner.fit` puts them
-together. Nothing here names an architecture or checks its input: ``fit`` checks once.
+together. Nothing here names an architecture or waits for the device: ``fit`` checks the data
+and settings once, before the first step.
 """
 
 from __future__ import annotations

@@ -68,3 +68,13 @@ def test_private_foreign_and_non_code_objects_are_refused(obj: object) -> None:
     with pytest.raises(ValueError, match="show_source shows"):
         source.show_source(obj)
 
+
+
+def test_special_methods_of_public_classes_are_shown_and_of_private_ones_refused() -> None:
+    from gan_tutorial.models import PointDiscriminator
+    from gan_tutorial.runner import _Autocast
+
+    shown = source.show_source(PointDiscriminator.__init__).data
+    assert shown.startswith("def __init__(self, data_dim: int = 1")
+    with pytest.raises(ValueError, match="public code only"):
+        source.show_source(_Autocast.__init__)
