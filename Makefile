@@ -30,7 +30,7 @@ $(STAMP): requirements.txt pyproject.toml
 book: install
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
-# Lint the Python files (the chapters join when they are next re-run), then the unit tests,
+# Lint the Python files and the chapters, then the unit tests,
 # the book in headless Chromium (tests/test_browser.py builds it), every chapter as Colab runs
 # it (tests/test_colab.py), and every chapter in smoke mode (book/conftest.py sets
 # GAN_TUTORIAL_SMOKE=1).
