@@ -388,6 +388,7 @@ class Snapshots(Callback):
         return False
 
     def take(self, step: int) -> None:
+        """Append ``(step, G(*inputs))`` now (step 0 is the untrained G)."""
         with evaluating(self.G):
             images = self.G(*self.inputs).float().cpu()
         self.read_back.history.snapshots.append((step, images))

@@ -50,9 +50,10 @@ def d_step(D: nn.Module, opt_d: torch.optim.Optimizer, x_real: torch.Tensor,
             clips D's weights to ``[-c, c]`` after the update.
 
     Returns:
-        0-dim tensors on D's device, measured before the update: ``d_loss``, ``real_score``,
-        ``fake_score`` (mean raw outputs) and, for sigmoid losses, ``d_x`` and ``d_g_z`` in
-        [0, 1]. Reading one waits for the device, so ``fit`` reads them every ``log_every``.
+        A dict of 0-dim tensors on D's device, measured before the update, with ``d_loss``,
+        ``real_score``, ``fake_score`` (mean raw outputs) and, for sigmoid losses, ``d_x`` and
+        ``d_g_z`` in [0, 1]. Reading one waits for the device, so ``fit`` reads them every
+        ``log_every`` steps.
 
     Raises:
         ValueError: on an unknown ``loss`` or a bad label smoothing (checked before the update).

@@ -318,7 +318,7 @@ class Run:
 class StackedModels:
     """``S`` copies of one architecture, with stacked parameters and a vmapped forward.
 
-    All parameters live in one leaf tensor ``flat (S, P)``; :attr:`params` are views of it
+    All parameters live in one leaf tensor ``flat (S, P)``; ``params`` are views of it
     with the shapes of the stacked state ``(S, *shape)``, so one optimiser step updates every
     parameter of every run in a few operations.
     """
