@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing as mp
 import os
 import time
@@ -172,7 +173,7 @@ class _Curve(Callback):
         means = (self.sums / self.count).tolist()  # one device sync
         self.sums.zero_()
         self.count = 0
-        if not all(map(_finite, means)):
+        if not all(map(math.isfinite, means)):
             self.diverged = True
         if self.job.curves and not self.diverged:
             self.evaluate_curve(step, means)
@@ -190,10 +191,6 @@ class _Curve(Callback):
                           "train_seconds": began - self.start - self.eval_seconds})
         _sync()
         self.eval_seconds += time.perf_counter() - began
-
-
-def _finite(value: float) -> bool:
-    return value == value and abs(value) != float("inf")
 
 
 def _mean(values: list[float]) -> float:

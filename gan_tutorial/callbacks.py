@@ -288,6 +288,7 @@ class ReadBack(Callback):
         self.pending: list[tuple[int, torch.Tensor]] = []  # logs not yet read back
         self.last: tuple[int, dict[str, float]] | None = None  # the last finite logs
         self.checkpoint: Path | None = None  # the last good checkpoint, set by Checkpoints
+        self.weights_checked: int | None = None  # the step whose weights were found finite
         self.start = time.perf_counter() - history.seconds
 
     def on_step_end(self, step: int, logs: dict[str, torch.Tensor]) -> bool:
@@ -330,7 +331,9 @@ class ReadBack(Callback):
 
     def check_weights(self, step: int) -> None:
         """Raise :class:`TrainingDiverged` if G's or D's parameters or optimizer states hold
-        NaN or infinity (one device sync)."""
+        NaN or infinity (one device sync, once per step however many callbacks ask)."""
+        if step == self.weights_checked:
+            return
         bad = [network for network, module, optimizer in (("G", self.G, self.opt_g),
                                                            ("D", self.D, self.opt_d))
                if not _all_finite(module, optimizer)]
@@ -338,6 +341,7 @@ class ReadBack(Callback):
             values = self.last[1] if self.last is not None and self.last[0] == step else {}
             raise TrainingDiverged(step, " and ".join(bad), values, self.last, self.history,
                                    self.checkpoint, weights=True)
+        self.weights_checked = step
 
     def record(self, step: int, values: dict[str, float]) -> None:
         """Append one entry to the history."""

