@@ -46,6 +46,20 @@ def check_int(name: str, value: object, minimum: int | None = None,
     return int(value)  # type: ignore[arg-type]
 
 
+#: Seeds must be below this: torch.Generator.manual_seed takes a signed 64-bit integer.
+SEED_LIMIT = 2**63
+
+
+def check_seed(name: str, value: object) -> int:
+    """A seed as a Python int in ``[0, 2**63)``, the range ``torch.Generator.manual_seed`` and
+    :func:`gan_tutorial.utils.seed_everything` accept.
+
+    Raises:
+        ValueError: if ``value`` is not an integer in ``[0, 2**63 - 1]``.
+    """
+    return check_int(name, value, minimum=0, maximum=SEED_LIMIT - 1)
+
+
 def check_ints(name: str, values: object, minimum: int = 1) -> tuple[int, ...]:
     """A non-empty sequence of integers ``>= minimum`` as a tuple of Python ints.
 
@@ -108,12 +122,15 @@ def check_finite(name: str, x: torch.Tensor) -> None:
 
 
 def check_images(name: str, x: object, shape: Sequence[int] | None = None,
-                 min_count: int = 1) -> torch.Tensor:
+                 min_count: int = 1, signed: bool = False) -> torch.Tensor:
     """Images ``(N, C, H, W)`` float32, finite, in ``[-1, 1]`` (up to
     :data:`IMAGE_RANGE_TOLERANCE`), with ``N >= min_count`` and ``(C, H, W) == shape`` if given.
 
     float16 and float64 are refused too: the models compute in float32, and a wrong dtype would
-    otherwise fail deep inside a matrix product.
+    otherwise fail deep inside a matrix product. ``signed=True`` also refuses a batch with no
+    negative value, the sign of pixels in [0, 1] passed where [-1, 1] is meant: every MNIST
+    digit in [-1, 1] has background pixels at -1. Use it for digits fed to the evaluator or a
+    model trained on MNIST, not for arbitrary images.
 
     Raises:
         ValueError: naming ``name``, the expected shape and range, and what came.
@@ -130,6 +147,10 @@ def check_images(name: str, x: object, shape: Sequence[int] | None = None,
         raise ValueError(f"{name} must lie in [-1, 1] (the range of G's tanh output), got "
                          f"values in [{low:.4g}, {high:.4g}]; map pixels with x / 127.5 - 1 "
                          f"(from [0, 255]) or x * 2 - 1 (from [0, 1])")
+    if signed and low >= 0:
+        raise ValueError(f"{name} must be digits in [-1, 1] with background at -1, got values "
+                         f"in [{low:.4g}, {high:.4g}], none negative: pixels in [0, 1]? map "
+                         f"them with x * 2 - 1")
     return x  # type: ignore[return-value]
 
 

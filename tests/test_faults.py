@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from gan_tutorial import (callbacks, checkpoint, data, losses, models, plot, runner, sampling,
-                          utils)
+                          utils, validation)
 from gan_tutorial.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gan_tutorial.config import TrainConfig
 from gan_tutorial.validation import check_images
@@ -586,3 +586,17 @@ def test_item22_a_checkpoint_with_a_garbage_rng_state_is_refused_on_resume(tmp_p
     with pytest.raises(CheckpointError, match="invalid random state"):
         fit(G, D, images(), tmp_path, steps=4)
     assert torch.equal(torch.get_rng_state(), rng)
+
+
+def test_r3_seeds_refuse_values_torch_cannot_take() -> None:
+    assert validation.check_seed("seed", 2**63 - 1) == 2**63 - 1
+    for bad in (2**63, -1, 1.5, True):
+        with pytest.raises(ValueError, match="seed must be an integer"):
+            validation.check_seed("seed", bad)
+
+
+def test_r3_signed_images_refuse_pixels_in_zero_one() -> None:
+    x = torch.rand(4, 1, 8, 8)
+    with pytest.raises(ValueError, match=r"pixels in \[0, 1\]"):
+        validation.check_images("x", x, signed=True)
+    validation.check_images("x", x * 2 - 1, signed=True)
