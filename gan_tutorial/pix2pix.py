@@ -22,8 +22,7 @@ from torch import nn
 
 from .losses import d_loss_bce, g_loss_nonsaturating
 from .models import MNIST_SHAPE, _check_input
-from .validation import check_int, check_number
-
+from .validation import check_images, check_int, check_ints, check_number, describe
 
 
 def low_resolution(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
@@ -37,34 +36,51 @@ def low_resolution(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
         ``(B, 1, H / factor, W / factor) float32`` in ``[-1, 1]``.
 
     Raises:
-        ValueError: if ``factor`` is not an integer >= 1 or does not divide the sides.
+        ValueError: if ``x`` is not float32 images in [-1, 1] (uint8 pixels, NaN, ...), or
+            ``factor`` is not an integer >= 1 or does not divide the sides.
     """
     factor = check_int("factor", factor, minimum=1)
+    check_images("x", x)
     if x.dim() != 4 or x.shape[-1] % factor or x.shape[-2] % factor:
         raise ValueError(f"x must be images (B, C, H, W) with H and W multiples of "
                          f"factor={factor}, got shape {tuple(x.shape)}")
     return F.avg_pool2d(x, factor)
 
 
-def bicubic_upsample(x: torch.Tensor, size: int = 28) -> torch.Tensor:
+def bicubic_upsample(x: torch.Tensor, size: int | tuple[int, int] = 28) -> torch.Tensor:
     """Bicubic interpolation to ``size x size``, clamped to ``[-1, 1]``: the baseline and G's
     input (bicubic overshoots a little at sharp edges, hence the clamp).
 
     Args:
         x: images ``(B, C, h, w) float32`` in ``[-1, 1]``.
-        size: side of the output, an integer >= 1.
+        size: side of the (square) output, an integer >= 1, or its ``(height, width)``.
 
     Returns:
-        ``(B, C, size, size) float32`` in ``[-1, 1]``.
+        ``(B, C, height, width) float32`` in ``[-1, 1]``.
+
+    Raises:
+        ValueError: if ``size`` is not an integer >= 1 or a pair of them.
     """
-    size = check_int("size", size, minimum=1)
-    return F.interpolate(x, size=(size, size), mode="bicubic",
+    if isinstance(size, tuple):
+        if len(size) != 2:
+            raise ValueError(f"size must be an integer >= 1 or a pair (height, width) of "
+                             f"them, got {describe(size)}")
+        height, width = check_ints("size", size, minimum=1)
+    else:
+        height = width = check_int("size", size, minimum=1)
+    return F.interpolate(x, size=(height, width), mode="bicubic",
                          align_corners=False).clamp(-1, 1)
 
 
 def degrade(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
-    """The task's input: :func:`low_resolution` then :func:`bicubic_upsample` to the old size."""
-    return bicubic_upsample(low_resolution(x, factor), size=x.shape[-1])
+    """The task's input: :func:`low_resolution` then :func:`bicubic_upsample` back to the
+    old size: the output has ``x``'s shape, also for images that are not square.
+
+    Raises:
+        ValueError: as :func:`low_resolution` (sides not multiples of ``factor`` included).
+    """
+    low = low_resolution(x, factor)
+    return bicubic_upsample(low, size=(x.shape[-2], x.shape[-1]))
 
 
 def _block(n_in: int, n_out: int, down: bool) -> nn.Sequential:
@@ -161,6 +177,18 @@ def pix2pix_d_loss(D: nn.Module, x_in: torch.Tensor, x_target: torch.Tensor,
     return d_loss_bce(real, fake)
 
 
+def _check_same_shape(**images: object) -> None:
+    """Raise ``ValueError`` unless every value is a tensor, all of one shape (metadata only)."""
+    for name, x in images.items():
+        if not isinstance(x, torch.Tensor):
+            raise ValueError(f"{name} must be a tensor of images, got {describe(x)}")
+    shapes = {name: tuple(x.shape) for name, x in images.items()}  # type: ignore[union-attr]
+    if len(set(shapes.values())) > 1:
+        names = ", ".join(list(shapes)[:-1]) + f" and {list(shapes)[-1]}"
+        got = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"{names} must have one shape (they are not broadcast), got {got}")
+
+
 def pix2pix_g_loss(D: nn.Module | None, x_in: torch.Tensor, x_target: torch.Tensor,
                    x_out: torch.Tensor, lambda_l1: float = 100.0
                    ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,13 +199,18 @@ def pix2pix_g_loss(D: nn.Module | None, x_in: torch.Tensor, x_target: torch.Tens
     pixels (model range, so in ``[0, 2]``). With ``D = None`` the adversarial term is left out:
     the same G trained by L1 alone, the paper's "L1" row of Table 1.
 
+    ``x_in``, ``x_target`` and ``x_out`` must be tensors of one shape (only their shapes are
+    checked, which costs no device synchronisation).
+
     Returns:
         0-dim tensors ``(total, l1)``; ``total`` is differentiable with respect to ``x_out``.
 
     Raises:
-        ValueError: if ``lambda_l1`` is negative or not finite.
+        ValueError: if ``lambda_l1`` is negative or not finite, or the three images are not
+            tensors of one shape (they are not broadcast).
     """
     lambda_l1 = check_number("lambda_l1", lambda_l1, minimum=0)
+    _check_same_shape(x_in=x_in, x_target=x_target, x_out=x_out)
     l1 = (x_target - x_out).abs().mean()
     if D is None:
         return l1, l1.detach()

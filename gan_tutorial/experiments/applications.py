@@ -33,14 +33,18 @@ from ..classifier import accuracy, stratified_split, train_classifier
 from ..config import TrainConfig
 from ..metrics import (NUM_CLASSES, MNISTEvaluator, classifier_fid, predict_classes,
                        restoration_scores)
-from ..models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
+from ..models import MNIST_SHAPE, DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from ..pix2pix import PatchDiscriminator, UNetGenerator, degrade, pix2pix_d_loss, pix2pix_g_loss
 from ..callbacks import History
 from ..runner import fit
 from ..sampling import evaluating, fixed_labels, sample
 from ..train import _frozen
 from ..utils import seed_everything
-from ..validation import check_int
+from ..validation import check_bool, check_images, check_int, check_labels, check_number
+
+#: The integer fields of :class:`Settings`, each >= 1.
+_SIZES = ("width", "batch_size", "latent_dim", "gan_steps", "cgan_width", "cgan_steps",
+          "classifier_steps", "pix2pix_steps", "anogan_steps", "n_samples")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,10 @@ class Settings:
         lambda_l1: weight of the L1 term of pix2pix (Isola et al. 2017 use 100).
         anogan_steps: Adam updates of each image's latent in AnoGAN.
         n_samples: generated images per conditional-accuracy measurement.
+
+    Raises:
+        ValueError: naming the field, if a size or step count is not an integer >= 1 or
+            ``lambda_l1`` is not a finite number >= 0.
     """
 
     width: int = 16
@@ -77,6 +85,12 @@ class Settings:
     lambda_l1: float = 100.0
     anogan_steps: int = 50
     n_samples: int = 10_000
+
+    def __post_init__(self) -> None:
+        for name in _SIZES:
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
+        object.__setattr__(self, "lambda_l1", check_number("lambda_l1", self.lambda_l1,
+                                                           minimum=0))
 
     def to_dict(self) -> dict[str, float]:
         """The settings as a plain dict (for CSVs and printouts)."""
@@ -99,17 +113,24 @@ def train_dcgan(x: torch.Tensor, y: torch.Tensor | None, settings: Settings, see
 
     DCGAN settings (Radford et al. 2015): N(0, 0.02) initialisation, Adam lr 2e-4, beta1 0.5,
     non-saturating loss, one D step per G step; ``settings.width`` and ``batch_size``.
+    ``steps=None`` trains ``settings.gan_steps`` generator updates; an explicit ``steps``
+    must be an integer >= 1 (0 is refused, not read as "use the settings").
 
     Returns:
         ``(G, D, history)``, the networks on ``device``.
+
+    Raises:
+        ValueError: if ``steps`` is given and not an integer >= 1, ``seed`` is not an integer
+            in [0, 2**32 - 1], or as :func:`~gan_tutorial.runner.fit` on bad data.
     """
+    steps = settings.gan_steps if steps is None else check_int("steps", steps, minimum=1)
     num_classes = None if y is None else NUM_CLASSES
     seed_everything(seed)
     G = DCGANGenerator(settings.latent_dim, width=settings.width, num_classes=num_classes)
     D = DCGANDiscriminator(width=settings.width, num_classes=num_classes)
     G.apply(init_dcgan_weights)
     D.apply(init_dcgan_weights)
-    config = TrainConfig(steps=steps or settings.gan_steps, batch_size=settings.batch_size,
+    config = TrainConfig(steps=steps, batch_size=settings.batch_size,
                          latent_dim=settings.latent_dim, snapshot_every=0, log_every=50,
                          seed=seed)
     history = fit(G, D, x if y is None else (x, y), config, device=device, progress=progress,
@@ -169,8 +190,13 @@ def augmentation_run(pool: tuple[torch.Tensor, torch.Tensor],
     Returns:
         ``{"n_real", "seed", "acc_real", "acc_real_gan", "gan_conditional_accuracy",
         "seconds"}``; accuracies in [0, 1].
+
+    Raises:
+        ValueError: if ``n_real`` is not a multiple of 10 (the number of classes), is below
+            10, or asks more digits of some class than the pool holds; or on bad pool labels.
     """
     start = time.perf_counter()
+    n_real = _check_n_real(n_real, pool[1])
     chosen, _ = stratified_split(pool[1], n_real // NUM_CLASSES, seed)
     x, y = pool[0][chosen], pool[1][chosen]
     G, _, _ = train_dcgan(x, y, replace(settings, width=settings.cgan_width), seed, device,
@@ -186,6 +212,20 @@ def augmentation_run(pool: tuple[torch.Tensor, torch.Tensor],
             "seconds": time.perf_counter() - start}
 
 
+def _check_n_real(n_real: object, y_pool: torch.Tensor) -> int:
+    """``n_real`` as an int: a multiple of 10 whose share per class the pool can serve."""
+    n_real = check_int("n_real", n_real, minimum=NUM_CLASSES)
+    if n_real % NUM_CLASSES:
+        raise ValueError(f"n_real must be a multiple of {NUM_CLASSES} (n_real / {NUM_CLASSES} "
+                         f"digits of each class), got {n_real}")
+    smallest = int(torch.bincount(check_labels("pool labels", y_pool, None, NUM_CLASSES),
+                                  minlength=NUM_CLASSES).min())
+    if n_real // NUM_CLASSES > smallest:
+        raise ValueError(f"n_real must be at most {NUM_CLASSES * smallest} ({NUM_CLASSES} x "
+                         f"the pool's smallest class, {smallest} digits), got {n_real}")
+    return n_real
+
+
 def train_pix2pix(x: torch.Tensor, settings: Settings, seed: int, adversarial: bool,
                   device: torch.device | str) -> tuple[nn.Module, list[float]]:
     """Train the U-Net G on ``(degrade(x), x)`` pairs, with a PatchGAN D if ``adversarial``.
@@ -198,9 +238,23 @@ def train_pix2pix(x: torch.Tensor, settings: Settings, seed: int, adversarial: b
     because pix2pix's G maps an input image to an output (no latent z) and its D judges
     (input, output) pairs, so neither of Algorithm 1's steps fits it.
 
+    Args:
+        x: the training digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1).
+        settings: sizes (``pix2pix_steps``, ``batch_size``, ``lambda_l1``).
+        seed: an integer in [0, 2**32 - 1].
+        adversarial: True or False.
+        device: where to train.
+
     Returns:
         ``(G in eval mode, L1 loss of every 50th step)``.
+
+    Raises:
+        ValueError: naming the argument, if ``x`` is not such digits (uint8, float64, pixels
+            in [0, 1] or [0, 255], NaN, another shape), ``adversarial`` is not a bool or
+            ``seed`` is out of range.
     """
+    check_images("x", x, shape=MNIST_SHAPE, signed=True)
+    check_bool("adversarial", adversarial)
     seed_everything(seed)
     G = UNetGenerator().to(device)
     D = PatchDiscriminator().to(device) if adversarial else None
@@ -232,7 +286,15 @@ def train_pix2pix(x: torch.Tensor, settings: Settings, seed: int, adversarial: b
 
 
 def restore(G: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``G(degrade(x))`` on the CPU, in eval mode without autograd."""
+    """``G(degrade(x))`` on the CPU, in eval mode without autograd.
+
+    ``x``: digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1).
+
+    Raises:
+        ValueError: if ``x`` is not such digits (uint8, pixels in [0, 1] or [0, 255], NaN,
+            another shape).
+    """
+    check_images("x", x, shape=MNIST_SHAPE, signed=True)
     device = next(G.parameters()).device
     with evaluating(G):
         return G(degrade(x).to(device)).cpu()

@@ -48,7 +48,15 @@ from ..models import (
     PointDiscriminator,
     PointGenerator,
 )
-from ..validation import check_finite, check_int, check_ints, check_number, describe
+from ..validation import (
+    check_bool,
+    check_finite,
+    check_int,
+    check_ints,
+    check_number,
+    check_seed,
+    describe,
+)
 
 #: dataset name -> (sampler ``(n, generator) -> (n, 2)``, mode centres ``(K, 2)``, std).
 DATASETS: dict[str, tuple[Callable[..., torch.Tensor], torch.Tensor, float]] = {
@@ -156,20 +164,22 @@ class Protocol:
         networks: one of :data:`NETWORKS` ["pacgan": BatchNorm G, maxout D with 5 pieces].
         init_std: weights drawn from N(0, init_std^2) and biases set to 0 if > 0 [0.02];
             0 keeps PyTorch's default initialisation.
-        decay: learning rates decay linearly to 0 over ``steps`` [False: constant].
+        decay: True or False: learning rates decay linearly to 0 over ``steps`` [False:
+            constant].
         n_train: training points drawn once per run [100,000].
         n_eval: generated points scored per run [2,500].
         threshold: HQ radius in standard deviations [3].
-        checkpoints: G steps (< ``steps``) after which every run is also scored, for
-            learning curves; the final score is always taken.
+        checkpoints: a sequence (possibly empty) of G steps in ``[1, steps)`` after which
+            every run is also scored, for learning curves; the final score is always taken.
+            Stored as a tuple of ints.
         time_limit: seconds; if set, training stops after the first step that ends past it,
             and each :class:`Run` records the steps it got. None trains all ``steps``.
 
     Raises:
         ValueError: naming the field, if a size is not a positive integer, a hidden-width tuple
             is empty, ``networks`` is unknown, ``init_std`` is negative, ``threshold`` or
-            ``time_limit`` is not a finite number > 0, or a checkpoint is not in
-            ``[1, steps)``.
+            ``time_limit`` is not a finite number > 0, ``decay`` is not a bool, or
+            ``checkpoints`` is not a sequence of integers in ``[1, steps)``.
     """
 
     steps: int = 6_000
@@ -197,8 +207,8 @@ class Protocol:
         check_number("threshold", self.threshold, minimum=0, above=True)
         if self.time_limit is not None:
             check_number("time_limit", self.time_limit, minimum=0, above=True)
-        for step in self.checkpoints:
-            check_int("checkpoints", step, minimum=1, maximum=self.steps - 1)
+        check_bool("decay", self.decay)
+        object.__setattr__(self, "checkpoints", _check_checkpoints(self.checkpoints, self.steps))
 
     def describe_networks(self) -> str:
         """A short description of G and D, e.g. ``"G 4x400 ReLU+BN, D 3x200 maxout(5)"``."""
@@ -206,6 +216,15 @@ class Protocol:
         if self.networks == "pacgan":
             return f"G {len(g)}x{g[0]} ReLU+BN, D {len(d)}x{d[0]} maxout(5)"
         return f"G {len(g)}x{g[0]} ReLU, D {len(d)}x{d[0]} ReLU"
+
+
+def _check_checkpoints(checkpoints: object, steps: int) -> tuple[int, ...]:
+    """``checkpoints`` as a tuple of ints, each in ``[1, steps)``; empty is allowed."""
+    if not isinstance(checkpoints, Sequence) or isinstance(checkpoints, str):
+        raise ValueError(f"checkpoints must be a sequence of integers in [1, {steps - 1}] "
+                         f"(e.g. (1000, 2000) or ()), got {describe(checkpoints)}")
+    return tuple(check_int("checkpoints", step, minimum=1, maximum=steps - 1)
+                 for step in checkpoints)
 
 
 #: The methods of the small :class:`Protocol` defaults (the chapter's earlier live runs).
@@ -279,10 +298,11 @@ def search_space(n: int = 6, seed: int = 0) -> list[tuple[float, float]]:
         ``n`` pairs ``(lr, beta1)``, rounded to 3 significant digits and 2 decimals.
 
     Raises:
-        ValueError: if ``n`` is not an integer >= 1 or ``seed`` not an integer >= 0.
+        ValueError: if ``n`` is not an integer >= 1 or ``seed`` not an integer in
+            ``[0, 2**63)``.
     """
     n = check_int("n", n, minimum=1)
-    rng = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    rng = torch.Generator().manual_seed(check_seed("seed", seed))
     u = torch.rand(n, 2, generator=rng, dtype=torch.float64)
     return [(float(f"{10 ** (-5 + 3 * a):.3g}"), round(0.9 * b, 2)) for a, b in u.tolist()]
 
@@ -482,6 +502,25 @@ def train_stacked_runs(method: Method, protocol: Protocol, data: torch.Tensor,
     return G, step
 
 
+def _check_entry(entry: object) -> None:
+    """Raise ``ValueError`` unless ``entry`` is ``(dataset name, Method, seed)``."""
+    if not isinstance(entry, Sequence) or isinstance(entry, str) or len(entry) != 3:
+        raise ValueError(f"plan entries must be triples (dataset, Method, seed), "
+                         f"got {describe(entry)}")
+    name, method, seed = entry
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"datasets must be names in {sorted(DATASETS)}, got {name!r}")
+    _check_method(method)
+    check_seed("seed", seed)
+
+
+def _check_method(method: object) -> None:
+    """Raise ``ValueError`` unless ``method`` is a :class:`Method`."""
+    if not isinstance(method, Method):
+        raise ValueError(f"method must be a Method (e.g. METHODS[0] or PAPER[name][0], "
+                         f"names {sorted(PAPER)}), got {describe(method)}")
+
+
 def run_plan(plan: Sequence[tuple[str, Method, int]], protocol: Protocol = Protocol(),
              progress: bool = True, device: torch.device | str = "cpu") -> list[Run]:
     """Train the runs ``(dataset, method, seed)`` of ``plan`` all at once and score each.
@@ -496,16 +535,19 @@ def run_plan(plan: Sequence[tuple[str, Method, int]], protocol: Protocol = Proto
         One :class:`Run` per entry of ``plan``, in its order.
 
     Raises:
-        ValueError: on an empty plan, an unknown dataset, a seed that is not an integer >= 0,
-            or methods that differ in more than name, lr and betas.
+        ValueError: on an empty plan, an entry that is not a triple, an unknown dataset, a
+            method that is not a :class:`Method` (a name, say), a seed that is not an integer
+            in ``[0, 2**63)``, a ``protocol`` that is not a :class:`Protocol`, or methods that
+            differ in more than name, lr and betas.
     """
     if not plan:
         raise ValueError("plan is empty")
+    if not isinstance(protocol, Protocol):
+        raise ValueError(f"protocol must be a Protocol, got {describe(protocol)}")
+    for entry in plan:
+        _check_entry(entry)
     first = plan[0][1]
-    for name, method, seed in plan:
-        if name not in DATASETS:
-            raise ValueError(f"datasets must be names in {sorted(DATASETS)}, got {name!r}")
-        check_int("seed", seed, minimum=0)
+    for _, method, _ in plan:
         same = dataclasses.replace(method, name=first.name, lr=first.lr, betas=first.betas)
         if same != first:
             raise ValueError(f"the methods of one plan may differ only in name, lr and "
@@ -563,14 +605,16 @@ def run_method(method: Method, datasets: Sequence[str], seeds: Sequence[int],
         :func:`run_plan` for the seeding).
 
     Raises:
-        ValueError: on an unknown dataset name, no dataset, seeds that are not a non-empty
-            sequence of integers >= 0, or a setting that :class:`Method` refuses.
+        ValueError: on a ``method`` that is not a :class:`Method`, an unknown dataset name,
+            no dataset, seeds that are not a non-empty sequence of integers in
+            ``[0, 2**63)``, or a setting that :class:`Method` refuses.
     """
+    _check_method(method)
     if isinstance(datasets, str) or not datasets \
             or any(name not in DATASETS for name in datasets):
         raise ValueError(f"datasets must be a non-empty list of names in {sorted(DATASETS)}, "
                          f"got {describe(datasets)}")
-    seeds = check_ints("seeds", seeds, minimum=0)
+    seeds = tuple(check_seed("seeds", seed) for seed in check_ints("seeds", seeds, minimum=0))
     variants = [method] if settings is None else [tuned(method, lr, b1) for lr, b1 in settings]
     plan = [(name, v, seed) for name in datasets for v in variants for seed in seeds]
     return run_plan(plan, protocol, progress, device)
@@ -679,8 +723,8 @@ def mode_coverage_2d(samples: torch.Tensor, centers: torch.Tensor, std: float,
         quality (the histogram is then undefined).
 
     Raises:
-        ValueError: on shapes that do not match, NaN or infinite samples, or a ``std`` or
-            ``threshold`` that is not a finite number > 0.
+        ValueError: on shapes that do not match, NaN or infinite samples or centres, or a
+            ``std`` or ``threshold`` that is not a finite number > 0.
     """
     ok = (isinstance(samples, torch.Tensor) and isinstance(centers, torch.Tensor)
           and samples.dim() == centers.dim() == 2 and samples.shape[1] == centers.shape[1]
@@ -690,6 +734,7 @@ def mode_coverage_2d(samples: torch.Tensor, centers: torch.Tensor, std: float,
         raise ValueError(f"samples (N, d) and centers (K, d) must be non-empty float tensors "
                          f"with the same d, got {describe(samples)} and {describe(centers)}")
     check_finite("samples", samples)
+    check_finite("centers", centers)
     std = check_number("std", std, minimum=0, above=True)
     threshold = check_number("threshold", threshold, minimum=0, above=True)
     distance, nearest = torch.cdist(samples.double().cpu(), centers.double().cpu()).min(dim=1)

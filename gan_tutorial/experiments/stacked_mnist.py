@@ -27,14 +27,18 @@ from torch import nn
 from ..callbacks import TimeLimit
 from ..config import TrainConfig
 from ..metrics import MNISTEvaluator, kl_to_uniform, predict_classes
-from ..models import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
+from ..models import MNIST_SHAPE, DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 from ..runner import make_optimizers
 from ..sampling import evaluating
 from ..train import training_loop
-from ..validation import check_int, check_number, describe
+from ..validation import check_images, check_int, check_number, check_seed, describe
 
 #: The number of modes of Stacked MNIST, one per triple of digit classes.
 NUM_MODES = 1_000
+#: The shape of one Stacked MNIST image: three digits as three channels.
+STACKED_SHAPE = (3, 28, 28)
+#: The integer dtypes that mode ids and indices may have.
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class StackedSetting:
     time_limit: float | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise ValueError(f"name must be a str, got {describe(self.name)}")
         for name in ("pack", "steps", "batch_size", "latent_dim", "n_train"):
             check_int(name, getattr(self, name), minimum=1)
         check_number("r1_gamma", self.r1_gamma, minimum=0)
@@ -96,16 +102,27 @@ def stack_triples(digits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Stack the digits ``digits[index[:, c]]`` as channel c: ``(n, 3, 28, 28)``.
 
     Args:
-        digits: MNIST images ``(N, 1, 28, 28) float32 in [-1, 1]``.
-        index: ``(n, 3)`` int64 indices into ``digits``.
+        digits: MNIST images ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1).
+        index: ``(n, 3)`` integer indices into ``digits``, each in ``[0, N)`` (a negative
+            index is refused, not counted from the end).
 
     Raises:
-        ValueError: if the shapes are not as stated.
+        ValueError: if the shapes are not as stated, ``digits`` are not such digits (uint8,
+            pixels in [0, 1] or [0, 255], NaN) or an index is not an integer in ``[0, N)``.
     """
-    if not isinstance(digits, torch.Tensor) or digits.dim() != 4 or digits.shape[1] != 1:
-        raise ValueError(f"digits must be (N, 1, H, W), got {describe(digits)}")
-    if not isinstance(index, torch.Tensor) or index.dim() != 2 or index.shape[1] != 3:
-        raise ValueError(f"index must be (n, 3) indices, got {describe(index)}")
+    check_images("digits", digits, shape=MNIST_SHAPE, signed=True)
+    if not isinstance(index, torch.Tensor) or index.dim() != 2 or index.shape[1] != 3 \
+            or index.dtype not in _INTEGER_DTYPES:
+        raise ValueError(f"index must be (n, 3) integer indices, got {describe(index)}")
+    if len(index) and (int(index.min()) < 0 or int(index.max()) >= len(digits)):
+        raise ValueError(f"index must lie in [0, {len(digits) - 1}] (len(digits) = "
+                         f"{len(digits)}), got values in [{int(index.min())}, "
+                         f"{int(index.max())}]")
+    return _stack(digits, index)
+
+
+def _stack(digits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """:func:`stack_triples` without its checks, for indices valid by construction."""
     return digits[index, 0]
 
 
@@ -116,8 +133,10 @@ def pack_images(x: torch.Tensor, pack: int) -> torch.Tensor:
     2018, Section 5.2: "we concatenate m samples along the channel dimension").
 
     Raises:
-        ValueError: if ``x`` is not 4-D or its length is not a multiple of ``pack``.
+        ValueError: if ``pack`` is not an integer >= 1, or ``x`` is not 4-D or its length
+            is not a multiple of ``pack``.
     """
+    pack = check_int("pack", pack, minimum=1)
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or len(x) % pack:
         raise ValueError(f"x must be (B * {pack}, C, H, W), got {describe(x)}")
     return x.reshape(len(x) // pack, pack * x.shape[1], *x.shape[2:])
@@ -135,17 +154,25 @@ def channel_modes(images: torch.Tensor, evaluator: MNISTEvaluator,
     """The mode ``100 c_0 + 10 c_1 + c_2`` of each image, ``c_k`` the class of channel k.
 
     Args:
-        images: ``(N, 3, 28, 28) float32 in [-1, 1]`` (not checked per batch).
+        images: ``(N, 3, 28, 28) float32 in [-1, 1]``, each channel a digit with its
+            background at -1 (checked once, not per batch).
         evaluator: the book's MNIST classifier, on any device.
+        batch_size: stacked images per batch, >= 1.
 
     Returns:
         ``(N,)`` int64 in [0, 1000), on the CPU.
 
     Raises:
-        ValueError: if ``images`` is not ``(N, 3, 28, 28)``.
+        ValueError: if ``images`` is not ``(N, 3, 28, 28)`` float32 in [-1, 1] (uint8, pixels
+            in [0, 1] or [0, 255], NaN or infinite values), or ``batch_size`` < 1.
     """
-    if not isinstance(images, torch.Tensor) or tuple(images.shape[1:]) != (3, 28, 28):
-        raise ValueError(f"images must be (N, 3, 28, 28), got {describe(images)}")
+    check_images("images", images, shape=STACKED_SHAPE, signed=True)
+    return _channel_modes(images, evaluator, check_int("batch_size", batch_size, minimum=1))
+
+
+def _channel_modes(images: torch.Tensor, evaluator: MNISTEvaluator,
+                   batch_size: int) -> torch.Tensor:
+    """:func:`channel_modes` without its checks (for G's outputs, batch by batch)."""
     # each channel as one digit image; the same batches of 3 * batch_size digit images
     digits = predict_classes(evaluator, images.reshape(-1, 1, 28, 28), 3 * batch_size)
     return (digits.view(-1, 3) * torch.tensor([100, 10, 1])).sum(1)
@@ -158,12 +185,13 @@ def mode_scores(modes: torch.Tensor) -> dict[str, float]:
         ``{"modes": int in [0, 1000], "kl": float >= 0 (nats)}``.
 
     Raises:
-        ValueError: if ``modes`` is empty or holds values outside [0, 1000).
+        ValueError: if ``modes`` is not a non-empty 1-D integer tensor, or holds values
+            outside [0, 1000).
     """
     if not isinstance(modes, torch.Tensor) or modes.dim() != 1 or not len(modes) \
-            or modes.min() < 0 or modes.max() >= NUM_MODES:
-        raise ValueError(f"modes must be a non-empty (N,) tensor of ids in [0, {NUM_MODES}), "
-                         f"got {describe(modes)}")
+            or modes.dtype not in _INTEGER_DTYPES or modes.min() < 0 or modes.max() >= NUM_MODES:
+        raise ValueError(f"modes must be a non-empty (N,) integer tensor of ids in "
+                         f"[0, {NUM_MODES}), got {describe(modes)}")
     counts = torch.bincount(modes, minlength=NUM_MODES).double()
     return {"modes": int((counts > 0).sum()), "kl": kl_to_uniform(counts / len(modes))}
 
@@ -188,10 +216,21 @@ def train_stacked(setting: StackedSetting, digits: torch.Tensor, seed: int,
     Section 3), Adam for both players, DCGAN initialisation. Seeded by ``seed`` (weights,
     triples and latents).
 
+    Args:
+        setting: the method and its sizes.
+        digits: MNIST digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1).
+        seed: an integer in ``[0, 2**63)``.
+        device: where to train.
+
     Raises:
-        ValueError: as :func:`stack_triples`, or on a negative seed.
+        ValueError: if ``setting`` is not a :class:`StackedSetting`, ``digits`` are not such
+            digits (uint8, pixels in [0, 1] or [0, 255], NaN, another shape), or ``seed`` is
+            not an integer in ``[0, 2**63)``.
     """
-    seed = check_int("seed", seed, minimum=0)
+    if not isinstance(setting, StackedSetting):
+        raise ValueError(f"setting must be a StackedSetting, got {describe(setting)}")
+    check_images("digits", digits, shape=MNIST_SHAPE, signed=True)
+    seed = check_seed("seed", seed)
     torch.manual_seed(seed)
     config = setting.train_config()
     G = DCGANGenerator(setting.latent_dim, channels=3).to(device)
@@ -207,7 +246,7 @@ def train_stacked(setting: StackedSetting, digits: torch.Tensor, seed: int,
         while True:
             index = torch.randint(setting.n_train, (config.batch_size,), generator=rng,
                                   device=device)
-            yield stack_triples(digits, triples[index]), None
+            yield _stack(digits, triples[index]), None  # valid indices: no check per step
 
     start = time.perf_counter()
     callback = TimeLimit(setting.time_limit) if setting.time_limit is not None else None
@@ -217,13 +256,22 @@ def train_stacked(setting: StackedSetting, digits: torch.Tensor, seed: int,
 
 def sample_modes(G: DCGANGenerator, evaluator: MNISTEvaluator, n: int = 26_000,
                  seed: int = 0, batch_size: int = 2_000) -> torch.Tensor:
-    """Mode ids ``(n,)`` of ``n`` samples of ``G`` (eval mode, latents seeded by ``seed``)."""
+    """Mode ids ``(n,)`` of ``n`` samples of ``G`` (eval mode, latents seeded by ``seed``).
+
+    G's outputs are classified batch by batch of ``batch_size`` samples.
+
+    Raises:
+        ValueError: if ``n`` or ``batch_size`` is not an integer >= 1, or ``seed`` is not an
+            integer in ``[0, 2**63)``.
+    """
+    n = check_int("n", n, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     device = next(G.parameters()).device
-    rng = torch.Generator(device).manual_seed(check_int("seed", seed, minimum=0))
+    rng = torch.Generator(device).manual_seed(check_seed("seed", seed))
     modes = []
     with evaluating(G):
         for size in [batch_size] * (n // batch_size) + [n % batch_size]:
             if size:
                 z = torch.randn(size, G.latent_dim, generator=rng, device=device)
-                modes.append(channel_modes(G(z), evaluator))
+                modes.append(_channel_modes(G(z), evaluator, 2_000))  # channel_modes' default
     return torch.cat(modes)

@@ -15,7 +15,7 @@ from torch import nn
 
 from ..losses import g_loss_nonsaturating, g_loss_saturating
 from ..train import d_step
-from ..validation import check_finite, check_int, check_number, describe
+from ..validation import check_finite, check_int, check_number, check_seed, describe
 
 
 def _grad_norm(loss: torch.Tensor, params: list[nn.Parameter]) -> float:
@@ -36,7 +36,7 @@ def generator_gradient_norms(G: nn.Module, D: nn.Module, x_real: torch.Tensor, d
         d_steps: D updates, >= 1.
         batch_size: real and generated samples per D update and per measurement.
         lr: D's learning rate, > 0.
-        seed: seeds the minibatches and the latents.
+        seed: seeds the minibatches and the latents, an integer in ``[0, 2**63)``.
 
     Returns:
         A dict of lists with one entry before the first D update and one after each update.
@@ -46,13 +46,14 @@ def generator_gradient_norms(G: nn.Module, D: nn.Module, x_real: torch.Tensor, d
 
     Raises:
         ValueError: naming the argument, on ``d_steps`` or ``batch_size`` not an integer >= 1,
-            ``lr`` not a finite number > 0, ``x_real`` not a finite float tensor ``(N, ...)``,
-            or fewer than ``batch_size`` real samples.
+            ``lr`` not a finite number > 0, ``seed`` not an integer in ``[0, 2**63)``,
+            ``x_real`` not a finite float tensor ``(N, ...)``, or fewer than ``batch_size``
+            real samples.
     """
     d_steps = check_int("d_steps", d_steps, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_number("lr", lr, minimum=0, above=True)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed("seed", seed)
     if not isinstance(x_real, torch.Tensor) or x_real.dim() < 2 \
             or not x_real.is_floating_point() or len(x_real) < batch_size:
         raise ValueError(f"x_real must be a float tensor (N, ...) with N >= batch_size = "
