@@ -23,7 +23,7 @@ from torchmetrics.functional.classification import binary_auroc
 
 from .metrics import check_mnist_images, nearest_neighbours
 from .sampling import evaluating
-from .validation import check_int, check_number
+from .validation import check_finite, check_int, check_number, check_seed, describe
 
 
 def discriminator_score(D: nn.Module, x: torch.Tensor, batch_size: int = 1_000) -> torch.Tensor:
@@ -33,16 +33,18 @@ def discriminator_score(D: nn.Module, x: torch.Tensor, batch_size: int = 1_000) 
 
     Args:
         D: an unconditional discriminator returning logits ``(B,)``.
-        x: images ``(N, 1, 28, 28) float32 in [-1, 1]``.
-        batch_size: images per forward pass.
+        x: digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1).
+        batch_size: images per forward pass, >= 1.
 
     Returns:
         ``(N,) float32`` on the CPU, unbounded.
 
     Raises:
-        ValueError: on images of the wrong shape, dtype or range.
+        ValueError: on images of the wrong shape, dtype or range (digits in [0, 1] too), or a
+            ``batch_size`` that is not an integer >= 1.
     """
-    check_mnist_images(x, "x")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_mnist_images(x, "x", signed=True)
     device = next(D.parameters()).device
     with evaluating(D):
         return torch.cat([-D(batch.to(device)).float().cpu() for batch in x.split(batch_size)])
@@ -68,23 +70,25 @@ def latent_reconstruction_score(G: nn.Module, D: nn.Module, x: torch.Tensor, ste
         steps: Adam updates of z, >= 1.
         lr: Adam's learning rate for z, > 0.
         weight: lambda in ``[0, 1]``.
-        seed: seed of the starting latents (its own generator).
-        batch_size: images optimised together (each has its own z; the losses are summed, so
-            the batches do not interact).
+        seed: seed of the starting latents (its own generator), in ``[0, 2**63)``.
+        batch_size: images optimised together, >= 1 (each has its own z; the losses are
+            summed, so the batches do not interact).
 
     Returns:
         ``(scores (N,) float32, reconstructions G(z*) (N, 1, 28, 28) float32 in [-1, 1])``,
         both on the CPU.
 
     Raises:
-        ValueError: on bad images, ``steps``, ``lr`` or ``weight``.
+        ValueError: on bad images (digits in [0, 1] too), ``steps``, ``lr``, ``weight``,
+            ``seed`` or ``batch_size``.
     """
-    check_mnist_images(x, "x")
+    check_mnist_images(x, "x", signed=True)
     steps = check_int("steps", steps, minimum=1)
     lr = check_number("lr", lr, minimum=0, above=True)
     weight = check_number("weight", weight, minimum=0, maximum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     device = next(G.parameters()).device
-    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     features = D.net[:-1]
     scores, recons = [], []
     with evaluating(G, D), torch.enable_grad():
@@ -115,12 +119,18 @@ def nearest_neighbour_score(x: torch.Tensor, train: torch.Tensor) -> torch.Tenso
 
     :func:`gan_tutorial.metrics.nearest_neighbours` in pixel space (model range ``[-1, 1]``).
 
+    Args:
+        x: digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1).
+        train: the normal training digits ``(M, 1, 28, 28)``, same format.
+
     Returns:
         ``(N,) float32 >= 0``.
 
     Raises:
-        ValueError: on images of the wrong shape, dtype or range.
+        ValueError: on images of the wrong shape, dtype or range (digits in [0, 1] too).
     """
+    check_mnist_images(x, "x", signed=True)
+    check_mnist_images(train, "train", signed=True)
     return nearest_neighbours(x, train)[0]
 
 
@@ -132,21 +142,21 @@ def auroc(scores: torch.Tensor, is_anomaly: torch.Tensor) -> float:
 
     Args:
         scores: ``(N,)`` finite floats, higher = more anomalous.
-        is_anomaly: ``(N,)`` bool (or 0/1 integers), with at least one of each kind.
+        is_anomaly: ``(N,)`` bool tensor (or 0s and 1s), with at least one of each kind.
 
     Returns:
         A float in ``[0, 1]``.
 
     Raises:
-        ValueError: if the shapes differ, a score is not finite, or one kind is missing.
+        ValueError: if ``scores`` are not finite real numbers, ``is_anomaly`` holds anything
+            but 0s and 1s (0.5 is refused, not truncated to 0), the lengths differ, or one
+            kind is missing.
     """
-    scores = torch.as_tensor(scores).flatten().double()
-    target = torch.as_tensor(is_anomaly).flatten().long()
+    scores = _scores(scores)
+    target = _anomaly_labels(is_anomaly)
     if scores.shape != target.shape:
         raise ValueError(f"scores and is_anomaly must have the same length, got "
                          f"{len(scores)} and {len(target)}")
-    if not torch.isfinite(scores).all():
-        raise ValueError("scores must be finite")
     if not (target == 1).any() or not (target == 0).any():
         raise ValueError("is_anomaly must mark at least one anomaly and one normal image")
     # binary_auroc reads scores outside [0, 1] as logits and applies a sigmoid, which rounds
@@ -154,3 +164,36 @@ def auroc(scores: torch.Tensor, is_anomaly: torch.Tensor) -> float:
     low, high = scores.min(), scores.max()
     unit = (scores - low) / (high - low) if high > low else torch.zeros_like(scores)
     return float(binary_auroc(unit, target))
+
+
+def _scores(scores: object) -> torch.Tensor:
+    """``scores`` as a flat float64 tensor; a ``ValueError`` unless finite real numbers."""
+    flat = _as_tensor("scores", scores, "a tensor of finite real numbers (N,)")
+    if flat.dtype == torch.bool:
+        raise ValueError(f"scores must be a tensor of finite real numbers (N,), got "
+                         f"{describe(scores)}")
+    flat = flat.double()
+    check_finite("scores", flat)
+    return flat
+
+
+def _anomaly_labels(is_anomaly: object) -> torch.Tensor:
+    """``is_anomaly`` as a flat int64 tensor of 0s and 1s; a ``ValueError`` for any other value
+    (0.5 or 0.7 would otherwise be truncated to 0)."""
+    flat = _as_tensor("is_anomaly", is_anomaly, "a bool tensor (or 0s and 1s) (N,)")
+    if len(flat) and not bool(((flat == 0) | (flat == 1)).all()):
+        raise ValueError(f"is_anomaly must hold only 0s and 1s (False and True), got values "
+                         f"in [{float(flat.min()):.4g}, {float(flat.max()):.4g}]")
+    return flat.long()
+
+
+def _as_tensor(name: str, value: object, expected: str) -> torch.Tensor:
+    """``value`` (a tensor, NumPy array or list of numbers) as a flat real tensor on the CPU."""
+    try:
+        flat = torch.as_tensor(value).detach().flatten().cpu()
+    except (TypeError, ValueError, RuntimeError):
+        flat = None
+    if flat is None or flat.is_complex() or not (flat.is_floating_point() or flat.dtype in (
+            torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)):
+        raise ValueError(f"{name} must be {expected}, got {describe(value)}")
+    return flat

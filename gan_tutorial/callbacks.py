@@ -174,12 +174,13 @@ class ImagePool(Callback):
     returns them unchanged. Once it is full, D's fake batch is the first half of the current
     fakes plus as many images drawn at random from the pool, and the current batch's other half
     replaces random entries (the paper's ``b/2`` from the history, ``b/2`` current; CycleGAN's
-    ``ImagePool.query`` does the same per image). The random draws use torch's global random
-    state. The pool is not saved in checkpoints.
+    ``ImagePool.query`` does the same per image). A pool smaller than half a batch is drawn
+    from with repetition and replaced whole, by the last ``capacity`` current fakes. The random
+    draws use torch's global random state. The pool is not saved in checkpoints.
 
     Args:
         capacity: images the pool holds, >= 0; 0 turns replay off (:meth:`query` returns its
-            input).
+            input). Any capacity works with any batch size.
 
     Raises:
         ValueError: if ``capacity`` is not an integer >= 0.
@@ -215,7 +216,7 @@ class ImagePool(Callback):
         drawn = torch.randint(self.capacity, (half,), device=new.device)
         mixed = torch.cat([x_fake[:len(new) - half], self.images[drawn]])
         slots = torch.randperm(self.capacity, device=new.device)[:half]
-        self.images[slots] = new[len(new) - half:]
+        self.images[slots] = new[len(new) - len(slots):]  # the last half, or as many as fit
         return mixed
 
     def on_fakes(self, x_fake: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
@@ -227,9 +228,10 @@ def ema_generator(G: nn.Module, decay: float) -> AveragedModel:
 
     ``theta_ema <- decay * theta_ema + (1 - decay) * theta_G`` after every generator step
     (pass it to :func:`~gan_tutorial.runner.fit` as ``ema=``, or update it with :class:`EMA`);
-    it starts as a copy of G. BatchNorm's running statistics are averaged the same way
-    (``use_buffers=True``). Built on ``torch.optim.swa_utils.AveragedModel``; the averaged G is
-    ``ema.module``, sampled like any G (e.g. ``sample(ema.module, n)``). Yazici et al. use
+    it starts as a copy of G, and ``ema.decay`` records ``decay``. BatchNorm's running
+    statistics are averaged the same way (``use_buffers=True``). Built on
+    ``torch.optim.swa_utils.AveragedModel``; the averaged G is ``ema.module``, sampled like any
+    G (e.g. ``sample(ema.module, n)``). Yazici et al. use
     decay 0.9999 over 100,000s of steps; the average spans about ``1 / (1 - decay)`` steps, so
     short runs need less.
 
@@ -241,7 +243,9 @@ def ema_generator(G: nn.Module, decay: float) -> AveragedModel:
         ValueError: if ``decay`` is not in ``(0, 1)``.
     """
     decay = check_number("decay", decay, 0, 1, above=True, below=True)
-    return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    ema.decay = decay  # what fit checks against config.ema_decay
+    return ema
 
 
 class EMA(Callback):
@@ -436,7 +440,9 @@ def resume_run(path: Path, G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimi
     Raises:
         ValueError: if the checkpoint has done more than ``config.steps`` steps or was written
             with other settings (apart from :data:`RESUMABLE_CHANGES`).
-        CheckpointError: if the file is damaged, holds an invalid history or does not fit.
+        CheckpointError: if the file is damaged, holds an invalid history or does not fit G,
+            D and the optimizers (an optimizer state of another optimizer class, say); G, D and
+            the optimizers are then left as they were.
     """
     if not path.exists():
         return History(), 0

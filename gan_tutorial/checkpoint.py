@@ -8,6 +8,9 @@ values (dicts, lists, tuples, numbers, strings), so :func:`load_checkpoint` can 
 * ``step``: the number of completed generator steps (iterations of Algorithm 1);
 * ``config``: the :class:`~gan_tutorial.config.TrainConfig` as a dict;
 * ``G``, ``D``, ``opt_g``, ``opt_d``: the state dicts of both models and both optimisers;
+* ``optimizer_classes``: the class of each optimiser, ``{"opt_g": "torch.optim.adam.Adam",
+  ...}``, so that a state is never loaded into an optimiser of another class (files written
+  before it existed are checked by their hyper-parameter names instead);
 * ``history``: the training history as a dict of lists (``History.to_dict()``);
 * ``rng``: torch's random-number states, CPU and CUDA (:func:`capture_rng_state`);
 * ``sha256``: the SHA-256 of all the entries above (:func:`content_digest`), checked on load, so
@@ -86,6 +89,9 @@ class Checkpoint:
         config: the run's settings.
         history: the training history as a dict of lists; ``History.from_dict`` rebuilds it.
         rng_state: torch's random states at ``step`` (see :func:`restore_rng_state`).
+        optimizer_classes: the class of ``opt_g`` and ``opt_d`` as written, e.g.
+            ``{"opt_g": "torch.optim.adam.Adam", ...}``; empty for files written before it was
+            stored.
     """
 
     path: Path
@@ -94,6 +100,7 @@ class Checkpoint:
     history: dict[str, Any]
     rng_state: dict[str, Any]
     states: dict[str, Any] = field(repr=False)
+    optimizer_classes: dict[str, str] = field(default_factory=dict)
 
     def restore(self, G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer | None = None,
                 opt_d: torch.optim.Optimizer | None = None) -> None:
@@ -106,7 +113,8 @@ class Checkpoint:
 
         Raises:
             CheckpointError: if the stored weights do not fit G or D (names or shapes differ),
-                or a stored optimiser state does not fit the optimiser given (other groups,
+                or a stored optimiser state does not fit the optimiser given (written by
+                another optimiser class, such as Adam's state given an SGD; other groups,
                 a per-parameter tensor such as Adam's ``exp_avg`` of another shape than its
                 parameter, non-finite values or hyper-parameters).
         """
@@ -114,6 +122,8 @@ class Checkpoint:
             _check_fits(self.path, name, module, self.states[name])
         for name, optimizer in (("opt_g", opt_g), ("opt_d", opt_d)):
             if optimizer is not None:
+                _check_optimizer_class(self.path, name, optimizer, self.states[name],
+                                       self.optimizer_classes.get(name))
                 _check_optimizer_fits(self.path, name, optimizer, self.states[name])
         loaded: list[tuple[torch.optim.Optimizer, dict[str, Any]]] = []
         for name, optimizer in (("opt_g", opt_g), ("opt_d", opt_d)):
@@ -196,6 +206,7 @@ def save_checkpoint(path: str | Path, G: nn.Module, D: nn.Module,
         "format": FORMAT, "version": FORMAT_VERSION, "step": check_int("step", step, minimum=0),
         "config": config.to_dict(), "G": G.state_dict(), "D": D.state_dict(),
         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+        "optimizer_classes": {"opt_g": _class_name(opt_g), "opt_d": _class_name(opt_d)},
         "history": _plain("history", dict(history or {})),
         "rng": _plain("rng_state", dict(rng)),
     }
@@ -397,7 +408,8 @@ def load_checkpoint(path: str | Path, G: nn.Module | None = None, D: nn.Module |
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{path} holds an invalid config ({error})") from error
     checkpoint = Checkpoint(path, state["step"], config, state["history"], state["rng"],
-                            {key: state[key] for key in ("G", "D", "opt_g", "opt_d")})
+                            {key: state[key] for key in ("G", "D", "opt_g", "opt_d")},
+                            dict(state.get("optimizer_classes", {})))
     if G is not None and D is not None:
         checkpoint.restore(G, D, opt_g, opt_d)
     return checkpoint
@@ -497,6 +509,12 @@ def _check_contents(path: Path, state: dict[str, Any]) -> None:
                 or not isinstance(stored.get("param_groups"), list)):
             raise CheckpointError(f"{path} holds an invalid {name} (expected an optimiser "
                                   f"state dict)")
+    classes = state.get("optimizer_classes", {})
+    if not isinstance(classes, Mapping) or not all(
+            key in ("opt_g", "opt_d") and isinstance(value, str)
+            for key, value in classes.items()):
+        raise CheckpointError(f"{path} holds invalid optimizer_classes {describe(classes)} "
+                              f"(expected class names of opt_g and opt_d)")
 
 
 def _check_rng_state(state: Any) -> None:
@@ -517,6 +535,41 @@ def _check_rng_state(state: Any) -> None:
         expected = torch.cuda.get_rng_state().shape
         if any(t.shape != expected for t in cuda):
             raise ValueError(f"each CUDA random state must have shape {tuple(expected)}")
+
+
+#: Hyper-parameters that learning-rate schedulers add to an optimiser's parameter groups.
+_SCHEDULER_KEYS = frozenset({"initial_lr", "base_lr", "max_lr", "min_lr", "base_momentum",
+                             "max_momentum"})
+
+
+def _class_name(optimizer: torch.optim.Optimizer) -> str:
+    """The optimiser's class as ``module.QualifiedName``, e.g. ``torch.optim.adam.Adam``."""
+    return f"{type(optimizer).__module__}.{type(optimizer).__qualname__}"
+
+
+def _check_optimizer_class(path: Path, name: str, optimizer: torch.optim.Optimizer,
+                           stored: Mapping[str, Any], stored_class: str | None) -> None:
+    """The stored state must come from an optimiser of the given one's class: by the stored
+    class name, or, in files without one, by the names of its hyper-parameters."""
+    given = type(optimizer).__name__
+    if stored_class is not None:
+        if stored_class != _class_name(optimizer):
+            stored_name = stored_class.rsplit(".", 1)[-1]
+            raise CheckpointError(
+                f"{path}: the stored {name} holds the state of an optimiser of class "
+                f"{stored_name} ({stored_class}), but the {name} given is of class {given} "
+                f"({_class_name(optimizer)}); pass {name} of class {stored_name} to resume, or "
+                f"start over (resume=False or another folder)")
+        return
+    known = set(optimizer.defaults) | _SCHEDULER_KEYS | {"params"}
+    known |= {key for group in optimizer.param_groups for key in group}
+    foreign = sorted({str(key) for group in stored["param_groups"] if isinstance(group, Mapping)
+                      for key in group} - known)
+    if foreign:
+        raise CheckpointError(
+            f"{path}: the stored {name} was written by another optimiser class than the {given} "
+            f"given: its hyper-parameters {', '.join(foreign)} are not {given}'s; pass the "
+            f"optimiser class the run used, or start over (resume=False or another folder)")
 
 
 def _check_optimizer_fits(path: Path, name: str, optimizer: torch.optim.Optimizer,

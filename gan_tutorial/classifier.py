@@ -21,7 +21,14 @@ import torch.nn.functional as F
 
 from .metrics import NUM_CLASSES, MNISTEvaluator, predict_classes
 from .utils import seed_everything
-from .validation import check_images, check_int, check_labels, check_number
+from .validation import (
+    check_images,
+    check_int,
+    check_labels,
+    check_number,
+    check_seed,
+    describe,
+)
 
 #: ``extra(n, generator) -> (images, labels)``: n more training examples per minibatch.
 ExtraBatches = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
@@ -34,19 +41,22 @@ def stratified_split(y: torch.Tensor, per_class: int, seed: int,
     Args:
         y: labels ``(N,) int64`` in ``[0, num_classes)``.
         per_class: examples drawn from each class, >= 0 and at most the smallest class size.
-        seed: seed of the draw (its own ``torch.Generator``; the global state is untouched).
-        num_classes: number of classes.
+        seed: seed of the draw, in ``[0, 2**63)`` (its own ``torch.Generator``; the global
+            state is untouched).
+        num_classes: number of classes, >= 1.
 
     Returns:
         Two ``(M,) int64`` index tensors ``(chosen, rest)`` into ``y``; ``chosen`` lists
         class 0's draws first, then class 1's, ...; ``rest`` is in increasing order.
 
     Raises:
-        ValueError: on bad labels, or a ``per_class`` larger than some class.
+        ValueError: on bad labels, ``seed`` or ``num_classes``, or a ``per_class`` that is
+            not an integer >= 0 or is larger than some class.
     """
+    num_classes = check_int("num_classes", num_classes, minimum=1)
     y = check_labels("y", y, None, num_classes)
     per_class = check_int("per_class", per_class, minimum=0)
-    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     chosen = []
     for c in range(num_classes):
         members = torch.nonzero(y == c).flatten()
@@ -70,14 +80,27 @@ def random_affine(x: torch.Tensor, generator: torch.Generator, max_degrees: floa
     evaluator was trained with.
 
     Args:
-        x: images ``(N, 1, 28, 28) float32 in [-1, 1]`` (not checked: called on every batch).
+        x: images ``(N, 1, 28, 28) float32 in [-1, 1]`` (their values are not read: it is
+            called on every batch; their shape and dtype are checked).
         generator: the random stream of the angles and shifts.
-        max_degrees: largest rotation in degrees.
-        max_shift: largest shift in pixels.
+        max_degrees: largest rotation in degrees, >= 0.
+        max_shift: largest shift in pixels, >= 0.
 
     Returns:
         ``(N, 1, 28, 28) float32`` in ``[-1, 1]``.
+
+    Raises:
+        ValueError: if ``x`` is not a float32 tensor ``(N, C, H, W)``, ``generator`` is not a
+            ``torch.Generator``, or ``max_degrees`` or ``max_shift`` is not a finite number
+            >= 0.
     """
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.dtype != torch.float32:
+        raise ValueError(f"x must be a float32 tensor of images (N, C, H, W), got "
+                         f"{describe(x)}")
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator, got {describe(generator)}")
+    max_degrees = check_number("max_degrees", max_degrees, minimum=0)
+    max_shift = check_number("max_shift", max_shift, minimum=0)
     n = len(x)
     angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(max_degrees)
     shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (max_shift / 14)  # [-1, 1] units
@@ -97,16 +120,18 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
 
     Args:
         model: maps images ``(B, 1, 28, 28)`` to logits ``(B, K)``.
-        x: images ``(N, 1, 28, 28) float32 in [-1, 1]``.
-        y: labels ``(N,) int64``.
+        x: digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1).
+        y: labels ``(N,) int64`` in ``[0, 10)``.
+        batch_size: images per forward pass, >= 1.
 
     Returns:
         A float in ``[0, 1]``.
 
     Raises:
-        ValueError: on bad images or labels of another length.
+        ValueError: on bad images (uint8, [0, 255] or [0, 1] pixels too), labels of another
+            length or out of range, or a ``batch_size`` that is not an integer >= 1.
     """
-    check_images("x", x, shape=(1, 28, 28))
+    check_images("x", x, shape=(1, 28, 28), signed=True)
     check_labels("y", y, len(x), NUM_CLASSES)
     model.eval()
     return (predict_classes(model, x, batch_size) == y.cpu()).double().mean().item()
@@ -127,10 +152,11 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
     differ only in the added examples.
 
     Args:
-        x: training images ``(N, 1, 28, 28) float32 in [-1, 1]``, ``N >= 1``.
+        x: training digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1), ``N >= 1``.
         y: their labels ``(N,) int64`` in ``[0, 10)``.
         steps: optimizer steps, >= 1.
-        seed: seeds the initial weights, the minibatch order and the augmentation.
+        seed: seeds the initial weights, the minibatch order and the augmentation; an integer
+            in ``[0, 2**32 - 1]`` (what :func:`~gan_tutorial.utils.seed_everything` takes).
         batch_size: real examples per step, >= 1 (smaller if ``N`` is smaller).
         extra: a function ``(n, generator) -> (images (n, 1, 28, 28), labels (n,))`` giving
             examples to add to every minibatch, on any device; None adds nothing.
@@ -141,11 +167,16 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
         The trained network, in eval mode, on ``device``.
 
     Raises:
-        ValueError: on bad images, labels, ``steps``, ``batch_size`` or ``lr``.
+        ValueError: on bad images (uint8, [0, 255] or [0, 1] pixels too), labels, ``steps``,
+            ``seed``, ``batch_size`` or ``lr``, or an ``extra`` that is not callable.
     """
-    check_images("x", x, shape=(1, 28, 28))
+    check_images("x", x, shape=(1, 28, 28), signed=True)
     y = check_labels("y", y, len(x), NUM_CLASSES)
     steps = check_int("steps", steps, minimum=1)
+    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
+    if extra is not None and not callable(extra):
+        raise ValueError(f"extra must be a function (n, generator) -> (images, labels) or "
+                         f"None, got {describe(extra)}")
     batch_size = min(check_int("batch_size", batch_size, minimum=1), len(x))
     lr = check_number("lr", lr, minimum=0, above=True)
     seed_everything(seed)

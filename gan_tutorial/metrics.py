@@ -8,8 +8,9 @@ not on the scale of published Inception FIDs.
 
 Every function takes images ``(N, 1, 28, 28) float32 in [-1, 1]`` (the range of the data and of
 G's tanh output), checked by :func:`check_mnist_images`, and raises ``ValueError`` for
-anything else (NaN images included). Work is batched and runs under
-``torch.no_grad()`` on the evaluator's device.
+anything else (NaN images included; and, for images fed to the evaluator, a batch with no
+negative pixel, the sign of digits in [0, 1]: every digit has background pixels at -1).
+Work is batched and runs under ``torch.no_grad()`` on the evaluator's device.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from .utils import get_device, to_unit_range
-from .validation import check_images, check_int, check_labels
+from .validation import check_images, check_int, check_labels, describe
 
 # The shipped weights of MNISTEvaluator (a state_dict, 0.9 MB): gan_tutorial/weights/.
 WEIGHTS = Path(__file__).with_name("weights") / "mnist_evaluator.pt"
@@ -105,12 +106,14 @@ def mnist_evaluator(device: torch.device | str | None = None,
 
 
 def check_mnist_images(images: torch.Tensor, name: str = "images",
-                       min_count: int = 1) -> torch.Tensor:
+                       min_count: int = 1, signed: bool = False) -> torch.Tensor:
     """MNIST images ``(N, 1, 28, 28) float32``, finite, in ``[-1, 1]``, ``N >= min_count``.
 
     :func:`gan_tutorial.validation.check_images` with the MNIST shape (the same range
     tolerance, :data:`gan_tutorial.validation.IMAGE_RANGE_TOLERANCE`). NaN or infinite images
-    are refused: a score of them would mean nothing.
+    are refused: a score of them would mean nothing. ``signed=True`` also refuses a batch with
+    no negative pixel (digits in [0, 1]); every function that feeds digits to the evaluator
+    asks for it.
 
     Returns:
         ``images``, unchanged.
@@ -118,7 +121,7 @@ def check_mnist_images(images: torch.Tensor, name: str = "images",
     Raises:
         ValueError: naming ``name`` and what was expected, on any other shape, dtype or range.
     """
-    return check_images(name, images, shape=(1, 28, 28), min_count=min_count)
+    return check_images(name, images, shape=(1, 28, 28), min_count=min_count, signed=signed)
 
 
 def _batched(evaluator: MNISTEvaluator, images: torch.Tensor, what: str,
@@ -145,13 +148,19 @@ def predict_classes(model: nn.Module, images: torch.Tensor, batch_size: int = 1_
 
     Args:
         model: maps images ``(B, C, H, W)`` to logits ``(B, K)`` (e.g. the book's evaluator).
-        images: ``(N, C, H, W)`` float, on any device.
+        images: digits ``(N, C, H, W) float32 in [-1, 1]`` (background at -1), any device.
         batch_size: images per forward pass, >= 1.
 
     Returns:
         ``(N,) int64`` in ``[0, K)``, on the CPU.
+
+    Raises:
+        ValueError: if ``images`` are not finite float32 images in [-1, 1] with some negative
+            pixel (uint8, [0, 255] and [0, 1] pixels are refused), or ``batch_size`` is not an
+            integer >= 1.
     """
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_images("images", images, signed=True)
     device = next(model.parameters()).device
     with torch.no_grad():
         return torch.cat([model(batch.to(device)).argmax(1).cpu()
@@ -189,11 +198,12 @@ def classifier_fid(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvalu
         The distance, a float >= 0 (squared feature units).
 
     Raises:
-        ValueError: on images of the wrong shape, dtype or range, or fewer than 2 per set.
+        ValueError: on images of the wrong shape, dtype or range (digits in [0, 1] too), or
+            fewer than 2 per set.
     """
-    check_mnist_images(fake, "fake", min_count=2)  # a covariance needs two images
-    check_mnist_images(real, "real", min_count=2)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_mnist_images(fake, "fake", min_count=2, signed=True)  # a covariance needs two
+    check_mnist_images(real, "real", min_count=2, signed=True)
     device = next(evaluator.parameters()).device
     fid = FrechetInceptionDistance(feature=_Features(evaluator)).to(device)
     with torch.no_grad():
@@ -219,9 +229,11 @@ def inception_score(fake: torch.Tensor, evaluator: MNISTEvaluator,
         The score, a float in ``[1, 10]``.
 
     Raises:
-        ValueError: on images of the wrong shape, dtype or range.
+        ValueError: on images of the wrong shape, dtype or range (digits in [0, 1] too), or a
+            ``batch_size`` that is not an integer >= 1.
     """
-    check_mnist_images(fake, "fake")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_mnist_images(fake, "fake", signed=True)
     p_yx = _batched(evaluator, fake, "probabilities", batch_size)
     p_y = p_yx.mean(dim=0, keepdim=True)
     kl = torch.special.xlogy(p_yx, p_yx) - torch.special.xlogy(p_yx, p_y)
@@ -240,9 +252,11 @@ def class_histogram(fake: torch.Tensor, evaluator: MNISTEvaluator,
         ``(10,) float64``, non-negative, summing to 1 (index = digit).
 
     Raises:
-        ValueError: on images of the wrong shape, dtype or range.
+        ValueError: on images of the wrong shape, dtype or range (digits in [0, 1] too), or a
+            ``batch_size`` that is not an integer >= 1.
     """
-    check_mnist_images(fake, "fake")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_mnist_images(fake, "fake", signed=True)
     labels = _batched(evaluator, fake, "probabilities", batch_size).argmax(dim=1)
     return torch.bincount(labels, minlength=NUM_CLASSES).double() / len(labels)
 
@@ -281,8 +295,9 @@ def _knn_features(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEvalua
                   batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Validated evaluator features of both sets for the k-NN scores."""
     k = check_int("k", k, minimum=1)
-    check_mnist_images(fake, "fake", min_count=k + 1)  # each image needs k other neighbours
-    check_mnist_images(real, "real", min_count=k + 1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_mnist_images(fake, "fake", min_count=k + 1, signed=True)  # k other neighbours each
+    check_mnist_images(real, "real", min_count=k + 1, signed=True)
     return (_batched(evaluator, fake, "features", batch_size),
             _batched(evaluator, real, "features", batch_size))
 
@@ -305,7 +320,8 @@ def precision_recall(fake: torch.Tensor, real: torch.Tensor, evaluator: MNISTEva
         ``{"precision": float in [0, 1], "recall": float in [0, 1]}``.
 
     Raises:
-        ValueError: on bad images, ``k < 1``, or a set of at most ``k`` images.
+        ValueError: on bad images (digits in [0, 1] too), ``k < 1``, or a set of at most
+            ``k`` images.
     """
     f_fake, f_real = _knn_features(fake, real, evaluator, k, batch_size)
     r_fake = _kth_neighbour_radii(f_fake, k, batch_size)
@@ -359,16 +375,34 @@ def evaluate_draws(fakes: Sequence[torch.Tensor], real: torch.Tensor,
         deviation, ``ddof = 1``), in the units of that score.
 
     Raises:
-        ValueError: with fewer than two draws, or as :func:`evaluate`.
+        ValueError: if ``fakes`` is not a list or tuple of two or more draws, if a draw
+            or ``real`` is not images as above, if a draw's size differs from ``real``'s, or
+            as :func:`evaluate`.
     """
-    if len(fakes) < 2:
-        raise ValueError(f"evaluate_draws needs at least two draws of samples, got {len(fakes)}")
+    _check_draws(fakes, real, check_int("k", k, minimum=1))
     runs = [evaluate(fake, real, evaluator, k=k) for fake in fakes]
     spread = {}
     for key in runs[0]:
         values = torch.tensor([run[key] for run in runs], dtype=torch.float64)
         spread[key] = (values.mean().item(), values.std().item())
     return spread
+
+
+def _check_draws(fakes: object, real: torch.Tensor, k: int) -> None:
+    """``fakes``: two or more draws of images, each checked and of ``real``'s size."""
+    if not isinstance(fakes, (list, tuple)):
+        raise ValueError(f"fakes must be a list of draws of samples (image tensors), got "
+                         f"{describe(fakes)}")
+    if len(fakes) < 2:
+        raise ValueError(f"fakes must be a list of at least two draws of samples, got "
+                         f"{len(fakes)}")
+    check_mnist_images(real, "real", min_count=k + 1, signed=True)
+    for i, fake in enumerate(fakes):
+        check_mnist_images(fake, f"fakes[{i}]", min_count=k + 1, signed=True)
+    sizes = [len(fake) for fake in fakes]
+    if any(size != len(real) for size in sizes):
+        raise ValueError(f"every draw must hold as many images as real ({len(real)}: the FID "
+                         f"estimate depends on the set sizes), got draws of {sizes}")
 
 
 def _number(value: float | tuple[float, float], digits: int) -> str:
@@ -448,7 +482,8 @@ def real_neighbourhoods(fake: torch.Tensor, real: torch.Tensor, evaluator: MNIST
         radius of each real image's ball in feature units, and how many fake images it holds.
 
     Raises:
-        ValueError: on bad images, ``k < 1``, or a set of at most ``k`` images.
+        ValueError: on bad images (digits in [0, 1] too), ``k < 1``, or a set of at most
+            ``k`` images.
     """
     f_fake, f_real = _knn_features(fake, real, evaluator, k, batch_size)
     radius = _kth_neighbour_radii(f_real, k, batch_size)
@@ -485,11 +520,12 @@ def restoration_scores(outputs: torch.Tensor, targets: torch.Tensor, labels: tor
         ``{"psnr": float (dB), "ssim": float in [-1, 1], "accuracy": float in [0, 1]}``.
 
     Raises:
-        ValueError: on images of the wrong shape, dtype or range, sets of different sizes,
-            or bad labels.
+        ValueError: on images of the wrong shape, dtype or range (digits in [0, 1] too), sets
+            of different sizes, or bad labels.
     """
-    check_mnist_images(outputs, "outputs")
-    check_mnist_images(targets, "targets")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_mnist_images(outputs, "outputs", signed=True)
+    check_mnist_images(targets, "targets", signed=True)
     if len(outputs) != len(targets):
         raise ValueError(f"outputs and targets must hold the same number of images, got "
                          f"{len(outputs)} and {len(targets)}")

@@ -8,6 +8,7 @@ Nothing here changes what a step computes: that is :mod:`gan_tutorial.train`.
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,9 +95,9 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
             Labels are used only by a conditional G and D.
         config: the settings; see :class:`gan_tutorial.config.TrainConfig`.
         device: where to train; ``None`` means :func:`gan_tutorial.utils.get_device`.
-        fixed_z: latents for the snapshots, ``(n, latent_dim)``; default 16 vectors from
-            ``fixed_latents(16, latent_dim, seed=config.seed)`` (a conditional G draws them
-            for the labels ``fixed_labels(n, num_classes)``: 0, 1, 2, ...).
+        fixed_z: latents for the snapshots, ``(n, latent_dim) float32``, finite; default 16
+            vectors from ``fixed_latents(16, latent_dim, seed=config.seed)`` (a conditional G
+            draws them for the labels ``fixed_labels(n, num_classes)``: 0, 1, 2, ...).
         checkpoint_dir: folder of the checkpoint file (created if missing); None: no file.
         resume: continue from the checkpoint in ``checkpoint_dir`` if there is one; False
             starts over and overwrites it.
@@ -105,8 +106,9 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
             ``config.lr_g``/``lr_d`` and betas ``(config.beta1, config.beta2)``). On resume
             their states are replaced.
         ema: the moving average of G that ``config.ema_decay > 0`` asks for, made by
-            ``ema_generator(G, config.ema_decay)``; updated after every step and moved to
-            ``device``. Not saved in checkpoints (after a resume it restarts from G).
+            ``ema_generator(G, config.ema_decay)`` (G's parameter names and shapes, the
+            config's decay); updated after every step and moved to ``device``. Not saved in
+            checkpoints (after a resume it restarts from G).
 
     Returns:
         The History (on resume it includes the steps before the checkpoint).
@@ -116,14 +118,19 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
             the shapes above (images outside [-1, 1] or all in [0, 1], float64 or float16,
             labels out of range or missing for a conditional model, an IterableDataset; a
             Dataset item read later that is not finite or in range); if G and D disagree on
-            ``num_classes``; if ``optimizers`` is not ``(opt_g, opt_d)`` for G and D (swapped,
-            say); if ``checkpoint_dir`` cannot be created and written (checked before
-            training); or if the checkpoint to resume from was written with other settings
-            than ``config`` (apart from ``RESUMABLE_CHANGES``) or has done more than
-            ``config.steps`` steps.
+            ``num_classes``; if ``ema`` is missing while ``config.ema_decay > 0``, given while it
+            is 0, not an exponential average of a network with G's parameter names and shapes,
+            or averages with another decay than ``config.ema_decay``; if ``fixed_z`` is not a
+            finite float32 tensor ``(n, latent_dim)``; if ``optimizers`` is not ``(opt_g,
+            opt_d)`` for G and D (swapped, say); if ``checkpoint_dir`` cannot be created and
+            written (checked before training); or if the checkpoint to resume from was
+            written with other settings than ``config`` (apart from ``RESUMABLE_CHANGES``) or
+            has done more than ``config.steps`` steps.
         CheckpointLocked: if another run holds ``checkpoint_dir``
             (:func:`gan_tutorial.checkpoint.folder_lock`).
-        CheckpointError: if the checkpoint to resume from is damaged or does not fit G and D.
+        CheckpointError: if the checkpoint to resume from is damaged or does not fit G and D
+            and the optimizers (its optimizer states were written by another optimizer class,
+            say); nothing is changed then.
         TrainingDiverged: if a loss or D output becomes NaN or infinite, or G's or D's weights
             or optimizer states are when checked before a snapshot or checkpoint (then that
             checkpoint is not written).
@@ -133,7 +140,9 @@ def fit(G: nn.Module, D: nn.Module, data: Any, config: TrainConfig = DEFAULT_CON
                          f"TrainConfig(**settings)")
     num_classes = _num_classes(G, D)
     _check_data(data, config.batch_size, num_classes)
-    _check_ema(ema, config)
+    _check_ema(ema, config, G)
+    if fixed_z is not None:
+        _check_fixed_z(fixed_z, getattr(G, "latent_dim", config.latent_dim))
     if optimizers is not None:
         _check_optimizers(G, D, optimizers)
     if isinstance(data, Dataset) and not isinstance(data, torch.Tensor):
@@ -384,8 +393,9 @@ def _check_optimizers(G: nn.Module, D: nn.Module, optimizers: Any) -> None:
                                 if swapped else ""))
 
 
-def _check_ema(ema: object, config: TrainConfig) -> None:
-    """``ema`` must be an ``AveragedModel`` exactly when ``config.ema_decay > 0``."""
+def _check_ema(ema: object, config: TrainConfig, G: nn.Module) -> None:
+    """``ema`` must be an ``AveragedModel`` exactly when ``config.ema_decay > 0``, average a
+    network with G's parameter (and buffer) names and shapes, and use ``config.ema_decay``."""
     if config.ema_decay and not isinstance(ema, AveragedModel):
         raise ValueError(f"config.ema_decay={config.ema_decay} asks for a moving average of G: "
                          f"pass ema=ema_generator(G, config.ema_decay) and sample from "
@@ -393,3 +403,39 @@ def _check_ema(ema: object, config: TrainConfig) -> None:
     if not config.ema_decay and ema is not None:
         raise ValueError("fit got ema= but config.ema_decay is 0: set ema_decay to the decay "
                          "the average was made with")
+    if isinstance(ema, AveragedModel):
+        _check_ema_shapes(ema, G)
+        decay = getattr(ema, "decay", None)  # set by ema_generator
+        if decay is None or not math.isclose(decay, config.ema_decay, rel_tol=1e-9):
+            got = ("an average of unknown decay" if decay is None
+                   else f"an average with decay {decay}")
+            raise ValueError(f"ema must average with config.ema_decay={config.ema_decay} (the "
+                             f"decay the run records), got {got}; make it with "
+                             f"ema_generator(G, config.ema_decay)")
+
+
+def _check_ema_shapes(ema: AveragedModel, G: nn.Module) -> None:
+    """``ema.module`` must have G's parameter and buffer names and shapes."""
+    expected = {key: tuple(value.shape) for key, value in G.state_dict().items()}
+    got = {key: tuple(value.shape) for key, value in ema.module.state_dict().items()}
+    if expected != got:
+        wrong = sorted(key for key in expected.keys() | got.keys()
+                       if expected.get(key) != got.get(key))[:3]
+        details = ", ".join(f"{key}: G {expected.get(key)}, ema {got.get(key)}"
+                            for key in wrong)
+        raise ValueError(f"ema must be a moving average of G, with G's parameter names and "
+                         f"shapes, got one of another network ({details}); make it with "
+                         f"ema_generator(G, config.ema_decay)")
+
+
+def _check_fixed_z(fixed_z: object, latent_dim: int) -> None:
+    """``fixed_z`` must be finite latents ``(n, latent_dim) float32`` with ``n >= 1``."""
+    if (not isinstance(fixed_z, torch.Tensor) or fixed_z.dtype != torch.float32
+            or fixed_z.dim() != 2 or fixed_z.shape[1] != latent_dim or len(fixed_z) < 1):
+        shape, dtype = getattr(fixed_z, "shape", None), getattr(fixed_z, "dtype", None)
+        got = (describe(fixed_z) if isinstance(fixed_z, torch.Tensor) or shape is None else
+               f"a {type(fixed_z).__name__} of shape {tuple(shape)} and dtype {dtype}; "
+               f"convert it with torch.as_tensor(z, dtype=torch.float32)")
+        raise ValueError(f"fixed_z must be a float32 tensor of latents of shape (n, "
+                         f"{latent_dim}) with n >= 1, got {got}")
+    check_finite("fixed_z", fixed_z)

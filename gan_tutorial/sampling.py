@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from .validation import check_int, check_labels, describe
+from .validation import check_finite, check_int, check_labels, check_seed, describe
 
 
 @contextlib.contextmanager
@@ -46,18 +46,19 @@ def fixed_latents(n: int, latent_dim: int, seed: int = 0,
     Args:
         n: number of vectors, >= 1.
         latent_dim: size of each vector, >= 1.
-        seed: seed of the generator, >= 0.
+        seed: seed of the generator, an integer in ``[0, 2**63)``.
         device: where to put the result (default CPU).
 
     Returns:
         ``(n, latent_dim) float32``, standard normal.
 
     Raises:
-        ValueError: if ``n``, ``latent_dim`` or ``seed`` is out of range.
+        ValueError: if ``n`` or ``latent_dim`` is not an integer >= 1, or ``seed`` is not an
+            integer in ``[0, 2**63)``.
     """
     n = check_int("n", n, minimum=1)
     latent_dim = check_int("latent_dim", latent_dim, minimum=1)
-    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     z = torch.randn(n, latent_dim, generator=generator)
     return z if device is None else z.to(device)
 
@@ -122,7 +123,7 @@ def sample(G: nn.Module, n: int, seed: int | None = None, batch_size: int = 1_00
     Args:
         G: the generator; left in the train/eval mode it was in.
         n: number of images, >= 1.
-        seed: seed of the latents, an integer >= 0, or ``None``.
+        seed: seed of the latents, an integer in ``[0, 2**63)``, or ``None``.
         batch_size: images generated per forward pass (bounds memory), >= 1.
         labels: ``(n,) int64 in [0, G.num_classes)``, any device, for a conditional G (e.g.
             :func:`fixed_labels`); None for an unconditional one.
@@ -132,11 +133,13 @@ def sample(G: nn.Module, n: int, seed: int | None = None, batch_size: int = 1_00
 
     Raises:
         ValueError: if ``n`` or ``batch_size`` is not a positive integer, ``seed`` is not an
-            integer >= 0, ``G`` has no ``latent_dim`` or no parameters, or ``labels`` are missing
-            for a conditional G, given to an unconditional one, or not ``(n,) int64`` in range.
+            integer in ``[0, 2**63)``, ``G`` has no ``latent_dim`` or no parameters, or
+            ``labels`` are missing for a conditional G, given to an unconditional one, or not
+            ``(n,) int64`` in range.
     """
     n = check_int("n", n, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    seed = None if seed is None else check_seed("seed", seed)
     latent_dim = getattr(G, "latent_dim", None)
     if not isinstance(latent_dim, int):
         raise ValueError("G must have an integer attribute latent_dim (the size of z)")
@@ -175,23 +178,21 @@ def interpolate_latents(z0: torch.Tensor, z1: torch.Tensor, steps: int,
     The first and last rows are ``z0`` and ``z1`` themselves (bit for bit).
 
     Args:
-        z0, z1: the endpoints, ``(latent_dim,)`` float each.
+        z0, z1: the endpoints, finite ``(latent_dim,) float32`` tensors each, on one device.
         steps: number of vectors, >= 2 (both endpoints included).
         method: ``"slerp"`` or ``"lerp"``.
 
     Returns:
-        ``(steps, latent_dim)``, the dtype and device of ``z0``.
+        ``(steps, latent_dim) float32``, on the device of ``z0``.
 
     Raises:
         ValueError: on an unknown ``method``, ``steps < 2``, or endpoints that are not two
-            vectors of the same length.
+            finite float32 vectors of the same length.
     """
     if method not in INTERPOLATION_METHODS:
         raise ValueError(f"method must be one of {INTERPOLATION_METHODS}, got {method!r}")
     steps = check_int("steps", steps, minimum=2)
-    if z0.dim() != 1 or z0.shape != z1.shape:
-        raise ValueError(f"z0 and z1 must both have shape (latent_dim,), "
-                         f"got {tuple(z0.shape)} and {tuple(z1.shape)}")
+    _check_endpoints(z0, z1)
     t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device)[:, None]
     w0, w1 = 1 - t, t
     if method == "slerp":
@@ -218,7 +219,7 @@ def interpolate(G: nn.Module, z0: torch.Tensor, z1: torch.Tensor, steps: int,
 
     Args:
         G: the generator, with a ``latent_dim`` attribute.
-        z0, z1: the endpoints, ``(latent_dim,)`` float each, any device.
+        z0, z1: the endpoints, finite ``(latent_dim,) float32`` tensors each, any device.
         steps: number of images, >= 2 (both endpoints included).
         method: ``"slerp"`` (great circle, the default) or ``"lerp"`` (straight line).
         labels: ``(steps,) int64 in [0, G.num_classes)`` for a conditional G, else None.
@@ -228,13 +229,30 @@ def interpolate(G: nn.Module, z0: torch.Tensor, z1: torch.Tensor, steps: int,
 
     Raises:
         ValueError: as :func:`interpolate_latents`, if the endpoints' length is not
-            ``G.latent_dim``, if G has no parameters, or on ``labels`` as in :func:`sample`.
+            ``G.latent_dim`` (or G has none), if G has no parameters, or on ``labels`` as in
+            :func:`sample`.
     """
     latent_dim = getattr(G, "latent_dim", None)
-    if z0.shape != (latent_dim,) or z1.shape != (latent_dim,):
-        raise ValueError(f"z0 and z1 must both have shape ({latent_dim},), "
-                         f"got {tuple(z0.shape)} and {tuple(z1.shape)}")
+    if not isinstance(latent_dim, int):
+        raise ValueError("G must have an integer attribute latent_dim (the size of z)")
+    _check_endpoints(z0, z1, latent_dim)
     z = interpolate_latents(z0, z1, steps, method)
     device, labels = _device_of(G), _check_sampling_labels(G, labels, len(z))
     with evaluating(G):
         return _run(G, z, labels, device)
+
+
+def _check_endpoints(z0: object, z1: object, latent_dim: int | None = None) -> None:
+    """``z0`` and ``z1`` must be finite float32 vectors of one shape, ``(latent_dim,)`` if
+    given; a ``ValueError`` naming the expected dtype and shape otherwise."""
+    shape = "(latent_dim,)" if latent_dim is None else f"({latent_dim},)"
+    for name, z in (("z0", z0), ("z1", z1)):
+        if (not isinstance(z, torch.Tensor) or z.dtype != torch.float32 or z.dim() != 1
+                or (latent_dim is not None and z.shape != (latent_dim,))):
+            raise ValueError(f"{name} must be a float32 tensor of shape {shape}, got "
+                             f"{describe(z)}")
+    if z0.shape != z1.shape:  # type: ignore[union-attr]
+        raise ValueError(f"z0 and z1 must both have shape {shape}, got "
+                         f"{tuple(z0.shape)} and {tuple(z1.shape)}")  # type: ignore[union-attr]
+    check_finite("z0", z0)  # type: ignore[arg-type]
+    check_finite("z1", z1)  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ def test_random_affine_without_motion_is_the_identity(mnist_digits) -> None:
 
 
 def test_accuracy_of_a_model_that_reads_the_answer() -> None:
-    x = torch.zeros(20, 1, 28, 28)
+    x = torch.full((20, 1, 28, 28), -1.0)  # blank digits
     y = torch.arange(20) % 10
     x[:, 0, 0, :10] = torch.nn.functional.one_hot(y, 10).float()  # the label, written in
 

@@ -102,7 +102,7 @@ def test_inception_score_is_near_10_for_real_digits_and_1_for_constant_images(
     p_yx = digit_features["probabilities"][balanced_indices[0]]  # Salimans et al. 2016, Sec. 4
     kl = (p_yx * (p_yx.clamp_min(1e-300).log() - p_yx.mean(0).log())).sum(1).mean()
     assert score == pytest.approx(math.exp(kl.item()), rel=1e-6) and score > 9.0
-    constant = torch.zeros(100, 1, 28, 28)
+    constant = torch.full((100, 1, 28, 28), -1.0)  # blank digits: one p(y|x) for all
     assert metrics.inception_score(constant, evaluator) == pytest.approx(1.0, abs=1e-9)
 
 

@@ -44,7 +44,8 @@ def test_fixed_latents_depend_only_on_their_arguments() -> None:
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"n": 0, "latent_dim": 3}, "n must be an integer >= 1, got 0"),
     ({"n": 2, "latent_dim": 0}, "latent_dim must be an integer >= 1, got 0"),
-    ({"n": 2, "latent_dim": 3, "seed": -1}, "seed must be an integer >= 0, got -1"),
+    ({"n": 2, "latent_dim": 3, "seed": -1},
+     r"seed must be an integer in \[0, 9223372036854775807\], got -1"),
     ({"n": True, "latent_dim": 3}, "n must be an integer >= 1, got True")])
 def test_fixed_latents_reject_bad_arguments(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -74,7 +75,8 @@ def test_sample_rejects_bad_arguments() -> None:
         sample(torch.nn.Linear(3, 3), 2)
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got False"):
         sample(MLPGenerator(), 2, batch_size=False)
-    with pytest.raises(ValueError, match="seed must be an integer >= 0, got 1.5"):
+    with pytest.raises(ValueError,
+                       match=r"seed must be an integer in \[0, 9223372036854775807\], got 1.5"):
         sample(MLPGenerator(), 2, seed=1.5)
 
 
