@@ -107,6 +107,6 @@ define LOCK_HEADER
 # marked sys_platform == 'linux'; about 3 GB, and it runs on the CPU too). The CPU-only Linux
 # wheels live on download.pytorch.org, an index that the project's CI cannot reach, and the CI
 # machines hold this exact CUDA pair on disk, where pip finds it. Intel Macs are not covered:
-# PyTorch's last wheels for them are 2.2.2, and the package needs torch 2.4 or newer.
+# PyTorch's last wheels for them are 2.2.2, and the package needs torch 2.6 or newer.
 
 endef

@@ -1,6 +1,6 @@
 """Every seed of the applications chapter: the per-run CSVs in ``book/results/applications_*.csv``.
 
-    python benchmarks/applications.py --out book/results            # everything, here
+    python benchmarks/applications.py --out book/results --overwrite  # everything, here
     python benchmarks/applications.py --out /tmp/x --tiny           # a two-minute check
     python benchmarks/applications.py --data digits.pt --workers 5  # on a GPU, 5 processes
 
@@ -17,6 +17,8 @@ Runs the protocols of :mod:`gan_tutorial.experiments.applications` with the chap
 * ``applications_anomaly.csv`` -- each of the 10 digits held out as the anomaly x 3 seeds.
 
 Each finished run is appended to its CSV at once, so an interrupted run keeps what it finished.
+Section 1 replaces ``applications_cgan_w<width>.pt``: where that is the shipped file of
+``book/results/``, the run refuses to start without ``--overwrite``.
 The data: ``--data`` names a file written by ``torch.save((pixels, labels))`` (pixels
 ``(N, 1, 28, 28) uint8``, labels ``(N,) int64``), for machines without the offline MNIST source;
 by default ``gan_tutorial.data.mnist()``. Jobs run in ``--workers`` processes with one CPU
@@ -34,7 +36,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from common import append_rows, process_pool
+from common import (
+    append_rows,
+    available_device,
+    existing_file,
+    names,
+    positive_int,
+    process_pool,
+    refuse_replacing,
+)
 
 from gan_tutorial.data import mnist, uint8_to_model_range
 from gan_tutorial.experiments.applications import (
@@ -51,6 +61,8 @@ from gan_tutorial.metrics import mnist_evaluator
 from gan_tutorial.utils import describe_device, get_device
 
 SEEDS = (0, 1, 2)
+#: The sections, in the order of the chapter; ``--only`` picks some of them.
+SECTIONS = ("conditional", "pix2pix", "augmentation", "anomaly")
 SIZES = (100, 500, 1_000)
 #: How often the conditional DCGANs of section 1 are measured during training.
 CONDITIONAL_CHECKS = 6
@@ -121,12 +133,16 @@ def job(task: tuple) -> tuple[str, list[dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("book/results"))
-    parser.add_argument("--data", default=None, help="torch.save((x, y)) file of the digits")
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--data", type=existing_file, default=None,
+                        help="torch.save((x, y)) file of the digits")
+    parser.add_argument("--device", type=available_device, default=None)
+    parser.add_argument("--workers", type=positive_int, default=1)
     parser.add_argument("--tiny", action="store_true", help="2 seeds, a few steps: a check")
-    parser.add_argument("--only", default="conditional,pix2pix,augmentation,anomaly",
-                        help="comma-separated sections to run (default: all)")
+    parser.add_argument("--only", type=names(SECTIONS), default=list(SECTIONS),
+                        help=f"comma-separated sections to run, of {','.join(SECTIONS)} "
+                        "(default: all)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let section 1 replace the shipped applications_cgan_w*.pt")
     args = parser.parse_args()
     device = str(get_device(args.device))
     settings, seeds, sizes, classes = Settings(), SEEDS, SIZES, range(10)
@@ -134,13 +150,18 @@ def main() -> None:
         settings = replace(settings, gan_steps=20, cgan_steps=24, classifier_steps=20,
                            pix2pix_steps=20, anogan_steps=5, n_samples=200)
         seeds, sizes, classes = (0, 1), SIZES[:1], range(2)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out must be a folder, got the file {str(args.out)!r}")
+    if "conditional" in args.only:
+        refuse_replacing(parser, [args.out / f"applications_cgan_w{settings.cgan_width}.pt"],
+                         args.overwrite)
     args.out.mkdir(parents=True, exist_ok=True)
     common = (settings, device, str(args.out))
     tasks = [("conditional", None, s, *common) for s in seeds]
     tasks += [("pix2pix", None, s, *common) for s in seeds]
     tasks += [("augmentation", n, s, *common) for s in seeds for n in sizes]
     tasks += [("anomaly", c, s, *common) for s in seeds for c in classes]
-    tasks = [task for task in tasks if task[0] in args.only.split(",")]
+    tasks = [task for task in tasks if task[0] in args.only]
     name = describe_device(device)
     extra = {"device": name, "workers": args.workers}
     print(f"{len(tasks)} runs on {name} with {args.workers} workers; settings "

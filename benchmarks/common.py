@@ -1,12 +1,18 @@
-"""What the benchmark scripts share: their pool of worker processes and their per-run CSVs.
+"""What the benchmark scripts share: their pool of worker processes, their per-run CSVs and
+their command lines' checks.
 
 Imported by the scripts beside it (``python benchmarks/x.py`` puts this folder on the path).
+Also the argparse types of their command lines, which refuse an unknown name or an out-of-range
+number before any work starts (argparse then exits with status 2 and the usage line), and
+:func:`refuse_replacing`, which keeps a run from replacing a shipped file by default.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
 import multiprocessing as mp
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
@@ -34,3 +40,104 @@ def append_rows(path: Path, rows: Sequence[dict[str, Any]],
     frame = pd.DataFrame(list(rows), columns=list(columns) if columns is not None else None)
     new = not path.exists() or path.stat().st_size == 0
     frame.to_csv(path, mode="a", header=new, index=False, float_format="%.6g")
+
+
+# --- the command lines: argparse types that refuse bad values (exit 2 with the usage line) ----
+
+#: The folders whose files the repository ships: the book's results and the package's weights.
+#: A benchmark replaces a file there only when its command line says ``--overwrite``.
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = (REPO / "book" / "results", REPO / "gan_tutorial" / "weights")
+
+
+def int_range(minimum: int | None = None, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``[minimum, maximum]`` (``None``: no bound)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            bounds = (f"in [{minimum}, {maximum}]" if minimum is not None and maximum is not None
+                      else f">= {minimum}" if minimum is not None else f"<= {maximum}")
+            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, got {text!r}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+#: An argparse ``type``: an integer >= 1.
+positive_int = int_range(1)
+#: An argparse ``type``: an integer >= 0.
+non_negative_int = int_range(0)
+#: An argparse ``type``: a seed, an integer in [0, 2**32 - 1] (what ``seed_everything`` takes).
+seed_int = int_range(0, 2**32 - 1)
+
+
+def float_range(minimum: float, *, strict: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number ``>= minimum`` (``> minimum`` if ``strict``)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {'>' if strict else '>='} {minimum:g}, got {text!r}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+def names(allowed: Iterable[str]) -> Callable[[str], list[str]]:
+    """An argparse ``type``: a comma-separated list of names, each one of ``allowed``."""
+    allowed = list(allowed)
+
+    def parse(text: str) -> list[str]:
+        chosen = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown name(s) {unknown} in {text!r}: give one "
+                                             f"or more of {allowed}, separated by commas")
+        if not chosen:
+            raise argparse.ArgumentTypeError(f"give at least one of {allowed}")
+        return chosen
+    parse.__name__ = "names"
+    return parse
+
+
+def existing_file(text: str) -> str:
+    """An argparse ``type``: the path of a file that exists."""
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    return text
+
+
+def existing_dir(text: str) -> str:
+    """An argparse ``type``: the path of a folder that exists."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {text!r}")
+    return text
+
+
+def available_device(text: str) -> str:
+    """An argparse ``type``: a device string of a kind available here (``cpu``, ``cuda:0``)."""
+    from gan_tutorial.utils import get_device
+
+    try:
+        get_device(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device of this machine: "
+                                         f"{error}") from None
+    return text
+
+
+def refuse_replacing(parser: argparse.ArgumentParser, paths: Iterable[Path],
+                     overwrite: bool) -> None:
+    """Stop with a usage error (exit 2) if a run would replace a shipped file (an existing file
+    of :data:`SHIPPED`) and ``--overwrite`` was not given."""
+    found = [str(path) for path in paths if path.is_file() and any(
+        path.resolve().is_relative_to(folder) for folder in SHIPPED)]
+    if found and not overwrite:
+        parser.error(f"this run would replace the shipped file(s) {found}: pass --overwrite "
+                     f"to replace them, or write elsewhere")

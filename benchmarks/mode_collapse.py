@@ -3,6 +3,10 @@
     python benchmarks/mode_collapse.py --device cuda --out-dir results/     # the full study
     python benchmarks/mode_collapse.py --tiny --out-dir /tmp/x              # a seconds-long check
 
+A run whose ``--out-dir`` holds shipped files (``book/results/``) refuses to start without
+``--overwrite`` where it would replace one of them (the figure samples, ``stacked_mnist.csv``,
+and with ``--merge`` every file it writes); rows appended to the CSVs replace nothing.
+
 Protocol 1 ("paper"): every method of ``PAPER`` at its paper's setting (networks, optimiser,
 learning rate, betas, batch, penalties), seeds 0..9, on the ring and the grid.
 Protocol 2 ("equal-budget", Lucic et al. 2018): every method gets the same random search over
@@ -38,7 +42,18 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from common import append_rows
+from common import (
+    append_rows,
+    available_device,
+    existing_dir,
+    existing_file,
+    float_range,
+    int_range,
+    names,
+    non_negative_int,
+    positive_int,
+    refuse_replacing,
+)
 
 from gan_tutorial.data import uint8_to_model_range
 from gan_tutorial.experiments import mode_collapse as mc
@@ -284,40 +299,71 @@ def merge(folders: list[Path], out_dir: Path) -> None:
 
 def main() -> None:  # noqa: C901  (a script: the job loop reads best in one piece)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--workers", type=int, default=4, help="processes for the 2-D study")
-    parser.add_argument("--seeds", type=int, default=10, help="reported seeds 0..N-1")
-    parser.add_argument("--tuning-seeds", type=int, default=2, help="seeds 100, 101, ...")
-    parser.add_argument("--search", type=int, default=6,
+    parser.add_argument("--device", type=available_device, default="cpu")
+    parser.add_argument("--workers", type=positive_int, default=4,
+                        help="processes for the 2-D study")
+    parser.add_argument("--seeds", type=positive_int, default=10, help="reported seeds 0..N-1")
+    parser.add_argument("--tuning-seeds", type=int_range(1, len(TUNING_SEEDS)), default=2,
+                        help=f"seeds {', '.join(map(str, TUNING_SEEDS))}: how many of them")
+    parser.add_argument("--search", type=non_negative_int, default=6,
                         help="(lr, beta1) settings tried; 0: protocol 1 only")
-    parser.add_argument("--steps", type=int, default=10_000, help="G steps (GAN, PacGAN, R1)")
-    parser.add_argument("--wgan-steps", type=int, default=4_000, help="G steps of WGAN-GP")
-    parser.add_argument("--every", type=int, default=1_000, help="checkpoint spacing")
-    parser.add_argument("--budget", type=float, default=1e9, help="deadline in seconds")
+    parser.add_argument("--steps", type=positive_int, default=10_000,
+                        help="G steps (GAN, PacGAN, R1)")
+    parser.add_argument("--wgan-steps", type=positive_int, default=4_000,
+                        help="G steps of WGAN-GP")
+    parser.add_argument("--every", type=positive_int, default=1_000, help="checkpoint spacing")
+    parser.add_argument("--budget", type=float_range(0, strict=True), default=1e9,
+                        help="deadline in seconds")
     parser.add_argument("--stacked", action="store_true", help="also run Stacked MNIST")
-    parser.add_argument("--stacked-steps", type=int, default=6_000)
-    parser.add_argument("--stacked-seconds", type=float, default=28.0, help="per run")
-    parser.add_argument("--stacked-seeds", type=int, default=3)
-    parser.add_argument("--stacked-r1", type=float, default=10.0, help="R1 gamma")
-    parser.add_argument("--stacked-samples", type=int, default=26_000)
-    parser.add_argument("--digits", default=None,
+    parser.add_argument("--stacked-steps", type=positive_int, default=6_000)
+    parser.add_argument("--stacked-seconds", type=float_range(0, strict=True), default=28.0,
+                        help="per run")
+    parser.add_argument("--stacked-seeds", type=positive_int, default=3)
+    parser.add_argument("--stacked-r1", type=float_range(0), default=10.0, help="R1 gamma")
+    parser.add_argument("--stacked-samples", type=positive_int, default=26_000)
+    parser.add_argument("--digits", type=existing_file, default=None,
                         help="torch.save'd (uint8 pixels (N, 1, 28, 28), labels)")
     parser.add_argument("--tf32", action="store_true", help="TF32 matmuls on CUDA")
     parser.add_argument("--tiny", action="store_true", help="tiny sizes, for a quick check")
     parser.add_argument("--out-dir", default="mode_collapse_results")
-    parser.add_argument("--methods", default="", help="comma-separated: only these methods "
-                        "(default: all of PAPER)")
-    parser.add_argument("--finals-from", default=None, help="a folder of an earlier run: the "
-                        "other methods get protocol 2's final runs from its tuning runs")
-    parser.add_argument("--finals-step", type=int, default=2_000,
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let the run replace shipped files in --out-dir")
+    parser.add_argument("--methods", type=names(mc.PAPER), default=[],
+                        help=f"comma-separated: only these methods of {list(mc.PAPER)} "
+                        "(default: all)")
+    parser.add_argument("--finals-from", type=existing_dir, default=None,
+                        help="a folder of an earlier run: the other methods get protocol 2's "
+                        "final runs from its tuning runs")
+    parser.add_argument("--finals-step", type=positive_int, default=2_000,
                         help="the checkpoint of the earlier tuning runs that picks the setting")
-    parser.add_argument("--paper-again", default="", help="comma-separated methods whose "
-                        "protocol-1 runs are repeated with --finals-from")
-    parser.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+    parser.add_argument("--paper-again", type=names(mc.PAPER), default=[],
+                        help="comma-separated methods whose protocol-1 runs are repeated with "
+                        "--finals-from")
+    parser.add_argument("--merge", nargs="+", type=existing_dir, default=None, metavar="DIR",
                         help="only merge the files of these earlier calls into --out-dir")
     parser.add_argument("--figures-only", action="store_true",
                         help="only pick the figure samples from the files in --out-dir")
     args = parser.parse_args()
+    out = Path(args.out_dir)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out-dir must be a folder, got the file {args.out_dir!r}")
+    if args.merge:
+        replaced = ["mode_collapse_runs.csv", "mode_collapse_curves.csv", "stacked_mnist.csv",
+                    "mode_collapse_figure_samples.pt", "mode_collapse_log.txt"]
+    elif args.figures_only:
+        replaced = ["mode_collapse_figure_samples.pt"]
+    else:
+        replaced = ["mode_collapse_samples.pt", "mode_collapse_figure_samples.pt"]
+        replaced += ["stacked_mnist.csv"] if args.stacked else []
+    refuse_replacing(parser, [out / name for name in replaced], args.overwrite)
+    needed = [Path(folder) / name for folder in args.merge or ()
+              for name in ("mode_collapse_figure_samples.pt", "log.txt")]
+    if args.figures_only:
+        needed += [out / "mode_collapse_runs.csv", out / "mode_collapse_samples.pt"]
+    if args.finals_from:
+        needed += [Path(args.finals_from) / "mode_collapse_curves.csv"]
+    if missing := [str(path) for path in needed if not path.is_file()]:
+        parser.error(f"the files of an earlier run are missing: {missing}")
     if args.merge:
         merge([Path(folder) for folder in args.merge], Path(args.out_dir))
         print(f"merged {args.merge} into {args.out_dir}")
@@ -327,8 +373,6 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
         return
     if args.tiny:
         args.every = min(args.every, 10)
-    args.methods = [m for m in args.methods.split(",") if m]
-    args.paper_again = [m for m in args.paper_again.split(",") if m]
     study = Study(args)
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(args.workers, mp_context=context, initializer=_setup,

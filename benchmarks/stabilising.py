@@ -1,6 +1,6 @@
 """The stabilisers of the chapter "Stabilising GAN training", compared on the MNIST DCGAN.
 
-    python benchmarks/stabilising.py --device cuda --workers 5 --out-dir book/results
+    python benchmarks/stabilising.py --device cuda --workers 5 --out-dir book/results --overwrite
     python benchmarks/stabilising.py --tiny --out-dir /tmp/stab   # a quick check on the CPU
 
 Every method trains the DCGAN of ``book/dcgan.ipynb`` (width 64, batch 128) on the same real
@@ -24,7 +24,9 @@ phases, each run in ``--workers`` processes:
 Writes, appending one row per finished run (a run cut short leaves the finished ones):
 ``stabilising_curves.csv``, ``stabilising_final.csv``, ``stabilising_sweep.csv``,
 ``stabilising_recipe.json`` (the recipe's settings) and ``stabilising_recipe_G.pt`` (the
-state_dict of the recipe's G for seed 0, the EMA average where the recipe has one).
+state_dict of the recipe's G for seed 0, the EMA average where the recipe has one). The CSVs
+start afresh: where ``--out-dir`` holds the shipped files (``book/results/``), the run refuses to
+start without ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,17 @@ from typing import Any
 
 import pandas as pd
 import torch
-from common import append_rows, process_pool
+from common import (
+    append_rows,
+    available_device,
+    existing_file,
+    float_range,
+    int_range,
+    non_negative_int,
+    positive_int,
+    process_pool,
+    refuse_replacing,
+)
 
 from gan_tutorial import metrics
 from gan_tutorial.callbacks import EMA, CallbackList, ImagePool, ema_generator
@@ -354,24 +366,38 @@ def merge_recipe(ranked: list[tuple[str, float]], baseline: float, parts: int = 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--workers", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
-    parser.add_argument("--data", default=None,
+    parser.add_argument("--device", type=available_device,
+                        default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--workers", type=positive_int, default=5)
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch threads per worker")
+    parser.add_argument("--data", type=existing_file, default=None,
                         help="torch.save'd {'images': (N, 1, 28, 28) uint8}; default: mnist()")
     parser.add_argument("--out-dir", default="book/results")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--sweep-seeds", type=int, default=2)
-    parser.add_argument("--budget", type=int, default=192_000, help="training images per run")
-    parser.add_argument("--draws", type=int, default=3, help="sample draws per FID")
-    parser.add_argument("--n-eval", type=int, default=2_500, help="images per draw")
-    parser.add_argument("--deadline", type=float, default=0.0,
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let the run replace the shipped files of --out-dir")
+    parser.add_argument("--seeds", type=positive_int, default=3)
+    parser.add_argument("--sweep-seeds", type=non_negative_int, default=2, help="0: no sweep")
+    parser.add_argument("--budget", type=positive_int, default=192_000,
+                        help="training images per run")
+    parser.add_argument("--draws", type=positive_int, default=3, help="sample draws per FID")
+    parser.add_argument("--n-eval", type=int_range(2), default=2_500, help="images per draw")
+    parser.add_argument("--deadline", type=float_range(0), default=0.0,
                         help="seconds after which no further result is taken (0: none)")
-    parser.add_argument("--points", type=int, default=10, help="evaluations over training")
-    parser.add_argument("--only", default=None,
-                        help="run only this method for --seeds seeds (no recipe, no sweep)")
+    parser.add_argument("--points", type=positive_int, default=10,
+                        help="evaluations over training")
+    parser.add_argument("--only", choices=list(METHODS), default=None, metavar="METHOD",
+                        help="run only this method for --seeds seeds (no recipe, no sweep); "
+                        f"one of {', '.join(METHODS)}")
     parser.add_argument("--tiny", action="store_true", help="a quick check: tiny sizes")
     args = parser.parse_args()
+    out_dir = Path(args.out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        parser.error(f"--out-dir must be a folder, got the file {args.out_dir!r}")
+    replaced = [out_dir / f"stabilising_{name}.csv" for name in ("curves", "final", "sweep")]
+    replaced += [out_dir / "stabilising_recipe_G.pt"]
+    replaced += [] if args.only else [out_dir / "stabilising_recipe.json"]
+    refuse_replacing(parser, replaced, args.overwrite)
     if args.tiny:
         args.seeds, args.sweep_seeds, args.budget, args.n_eval = 2, 1, 1_280, 100
     settings = {"budget": args.budget, "draws": args.draws, "n_eval": args.n_eval,

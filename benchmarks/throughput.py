@@ -46,6 +46,7 @@ import warnings
 from collections.abc import Callable
 
 import torch
+from common import available_device, positive_int
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -226,8 +227,10 @@ def table(results: dict[str, dict[str, list[float]]], flops: dict[str, dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: automatic)")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of runs (default 3)")
+    parser.add_argument("--device", type=available_device, default=None,
+                        help="cpu, cuda, mps (default: automatic)")
+    parser.add_argument("--repeats", type=positive_int, default=3,
+                        help="rounds of runs, at least 1 (default 3)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     parser.add_argument("--quick", action="store_true",
                         help="3 steps per loop, 1 round: checks the script (numbers mean nothing)")

@@ -1,9 +1,10 @@
 """Re-train the book's MNIST evaluator (gan_tutorial.metrics.MNISTEvaluator); report its accuracy.
 
     python benchmarks/train_evaluator.py          # train, print the held-out accuracy
-    python benchmarks/train_evaluator.py --save   # also write the shipped weights file
     python benchmarks/train_evaluator.py --save --out /tmp/check/mnist_evaluator.pt
-                                                  # write elsewhere, print its SHA-256
+                                                  # write the weights, print their SHA-256
+    python benchmarks/train_evaluator.py --save --overwrite
+                                                  # replace the shipped weights file
 
 Data: ``gan_tutorial.data.mnist``. Where torchvision can download MNIST, the evaluator trains on
 the 60,000 training digits and is scored on the 10,000 test digits. Offline, ``mnist`` gives the
@@ -18,7 +19,8 @@ run with 2 threads reproduces its SHA-256 exactly. With another thread count the
 sums are grouped differently and the weights drift apart over training (one thread: 98.10 %
 held-out accuracy, weights up to 0.12 apart, another SHA-256). The file's bytes also depend on
 its name: ``torch.save`` stores the records under a folder named after the file's stem, so only
-a file called ``mnist_evaluator.pt`` can match. After ``--save``, put the printed SHA-256 into
+a file called ``mnist_evaluator.pt`` can match. ``--save`` refuses to replace the shipped file
+(the default ``--out``) without ``--overwrite``; after replacing it, put the printed SHA-256 into
 ``gan_tutorial.metrics.WEIGHTS_SHA256``.
 """
 
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from common import positive_int, refuse_replacing, seed_int
 
 from gan_tutorial.classifier import accuracy, random_affine, stratified_split
 from gan_tutorial.data import mnist
@@ -78,12 +81,18 @@ def train(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> MNISTEval
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=positive_int, default=20, help="at least 1")
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--save", action="store_true", help="write the weights to --out")
     parser.add_argument("--out", type=Path, default=WEIGHTS,
                         help=f"where --save writes (default: the shipped {WEIGHTS})")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --save replace the shipped weights file")
     args = parser.parse_args()
+    if args.out.is_dir():
+        parser.error(f"--out names a folder, {str(args.out)!r}: give the file's path")
+    if args.save:
+        refuse_replacing(parser, [args.out], args.overwrite)
     torch.use_deterministic_algorithms(True)
     (x_train, y_train), (x_test, y_test), description = load_data(args.seed)
     start = time.perf_counter()

@@ -16,6 +16,7 @@ changes). ``tests/test_results.py`` checks that the files at ``REVISION`` match 
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -103,7 +104,8 @@ def pin_results() -> bool:
     return True
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     print(f"gan_tutorial/results.py: {'updated' if pin_results() else 'in sync'}")
     for notebook in sorted((ROOT / "book").glob("[!.]*.ipynb")):  # not execute.py's temporaries
         print(f"{notebook.relative_to(ROOT)}: {'updated' if sync(notebook) else 'in sync'}")

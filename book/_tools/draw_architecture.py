@@ -9,6 +9,7 @@ the committed SVG still shows what the models hold. Re-run the script after chan
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -113,7 +114,8 @@ def draw(G: nn.Module, D: nn.Module) -> plt.Figure:
     return fig
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     fig = draw(MLPGenerator(latent_dim=100), MLPDiscriminator())
     OUT.parent.mkdir(parents=True, exist_ok=True)
     # Fixed metadata and hash salt: the same code gives the same file, so git shows real changes.

@@ -6,6 +6,9 @@
                                                         # log a full run made by hand
     python book/_tools/execute.py --smoke               # time every chapter at reduced size
 
+A notebook named on the command line must be a chapter of ``_toc.yml`` (``book/<name>.ipynb``);
+any other path is refused with the usage line, before anything runs.
+
 Each chapter runs into a temporary file next to it, with ``GAN_TUTORIAL_SMOKE`` removed from the
 environment (full size) and on the GPU when there is one (the chapters call ``get_device()``).
 The stored notebook is replaced only if the run succeeds, so a failing chapter keeps its
@@ -61,6 +64,16 @@ def chapters() -> list[Path]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
     return [ROOT / f"{name}.ipynb" for name in files if (ROOT / f"{name}.ipynb").exists()]
+
+
+def chapter(text: str) -> Path:
+    """An argparse ``type``: the path of a chapter listed in ``_toc.yml``, resolved."""
+    path, known = Path(text).resolve(), chapters()
+    if path not in known:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a chapter of _toc.yml: give one or more of "
+            f"{[str(p.relative_to(ROOT)) for p in known]}")
+    return path
 
 
 def cpu_model() -> str:
@@ -277,7 +290,8 @@ def write_page() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
+    parser.add_argument("notebooks", nargs="*", type=chapter,
+                        help="chapters of _toc.yml, e.g. book/dcgan.ipynb (default: all)")
     parser.add_argument("--record", action="store_true",
                         help="only log the runs already stored in the notebooks")
     parser.add_argument("--device", help="with --record: the device those runs used")
@@ -289,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke and args.record:
         parser.error("--smoke and --record exclude each other")
     failed = []
-    for notebook in [p.resolve() for p in args.notebooks] or chapters():
+    for notebook in args.notebooks or chapters():
         if args.smoke:
             seconds = execute(notebook, smoke=True)
             record_smoke(notebook, seconds)

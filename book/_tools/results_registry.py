@@ -9,6 +9,7 @@ commit that holds those files. ``tests/test_results.py`` fails while the two dis
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -28,7 +29,8 @@ def hashes(folder: Path = FOLDER) -> dict[str, str]:
             if file.is_file() and not file.name.startswith(".")}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     lines = [f"{name} {digest}" for name, digest in hashes().items()]
     REGISTRY.write_text(HEADER + "\n".join(lines) + "\n")
     print(f"{REGISTRY.relative_to(ROOT)}: {len(lines)} files")
