@@ -37,13 +37,8 @@ from pathlib import Path
 
 import torch
 from common import (
-    append_rows,
-    available_device,
-    existing_file,
-    names,
-    positive_int,
-    process_pool,
-    refuse_replacing,
+    append_rows, available_device, existing_file, names, positive_int, process_pool,
+    record_provenance, refuse_replacing,
 )
 
 from gan_tutorial.data import mnist, uint8_to_model_range
@@ -166,7 +161,7 @@ def main() -> None:
     extra = {"device": name, "workers": args.workers}
     print(f"{len(tasks)} runs on {name} with {args.workers} workers; settings "
           f"{settings.to_dict()}", flush=True)
-    start = time.perf_counter()
+    start, since = time.perf_counter(), time.time()
     with process_pool(args.workers, init_worker, (args.data, device)) as workers:
         for done, (kind, rows) in enumerate(workers.imap_unordered(job, tasks), 1):
             append_rows(args.out / f"applications_{kind}.csv",
@@ -174,6 +169,7 @@ def main() -> None:
             print(f"[{time.perf_counter() - start:6.0f} s] {done}/{len(tasks)} {kind} "
                   f"{ {k: v for k, v in rows[-1].items() if k != 'seconds'} }", flush=True)
     print(f"all done in {time.perf_counter() - start:.0f} s", flush=True)
+    record_provenance(args.out, since, name, f"{len(tasks)} runs, {args.workers} workers")
 
 
 if __name__ == "__main__":

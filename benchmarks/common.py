@@ -1,5 +1,5 @@
-"""What the benchmark scripts share: their pool of worker processes, their per-run CSVs and
-their command lines' checks.
+"""What the benchmark scripts share: their pool of worker processes, their per-run CSVs, their
+command lines' checks and the provenance record of the files they write.
 
 Imported by the scripts beside it (``python benchmarks/x.py`` puts this folder on the path).
 Also the argparse types of their command lines, which refuse an unknown name or an out-of-range
@@ -10,9 +10,15 @@ number before any work starts (argparse then exits with status 2 and the usage l
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import multiprocessing as mp
+import shlex
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
 from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any
@@ -141,3 +147,28 @@ def refuse_replacing(parser: argparse.ArgumentParser, paths: Iterable[Path],
     if found and not overwrite:
         parser.error(f"this run would replace the shipped file(s) {found}: pass --overwrite "
                      f"to replace them, or write elsewhere")
+
+
+# --- provenance: which command made each result file ---------------------------------------
+
+PROVENANCE = "provenance.json"
+
+
+def record_provenance(out_dir: Path, since: float, device: str, note: str = "") -> list[str]:
+    """Record, in ``out_dir/provenance.json``, the command that wrote each file of ``out_dir``
+    changed since ``since`` (a ``time.time()``): the command line, ``device``, the wall time
+    since ``since`` (s), the date (UTC) and the git commit of the code. Earlier records of other
+    files are kept; the book's run page lists them. Returns the names recorded."""
+    path = out_dir / PROVENANCE
+    records = json.loads(path.read_text()) if path.is_file() else {}
+    changed = sorted(file.name for file in out_dir.iterdir() if file.is_file()
+                     and file.name != PROVENANCE and file.stat().st_mtime >= since)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    record = {"command": shlex.join(["python", *sys.argv]), "device": device,
+              "wall_s": round(time.time() - since), "commit": commit, "note": note,
+              "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")}
+    records.update({name: record for name in changed})
+    path.write_text(json.dumps(dict(sorted(records.items())), indent=1,
+                               ensure_ascii=False) + "\n")
+    return changed

@@ -43,16 +43,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 from common import (
-    append_rows,
-    available_device,
-    existing_dir,
-    existing_file,
-    float_range,
-    int_range,
-    names,
-    non_negative_int,
-    positive_int,
-    refuse_replacing,
+    append_rows, available_device, existing_dir, existing_file, float_range, int_range, names,
+    non_negative_int, positive_int, record_provenance, refuse_replacing,
 )
 
 from gan_tutorial.data import uint8_to_model_range
@@ -364,8 +356,10 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
         needed += [Path(args.finals_from) / "mode_collapse_curves.csv"]
     if missing := [str(path) for path in needed if not path.is_file()]:
         parser.error(f"the files of an earlier run are missing: {missing}")
+    since = time.time()
     if args.merge:
         merge([Path(folder) for folder in args.merge], Path(args.out_dir))
+        record_provenance(out, since, "as the merged runs", f"merged from {args.merge}")
         print(f"merged {args.merge} into {args.out_dir}")
         return
     if args.figures_only:
@@ -439,6 +433,7 @@ def main() -> None:  # noqa: C901  (a script: the job loop reads best in one pie
     figure_samples(study.out)
     print(f"wall time {time.perf_counter() - study.start:.0f} s on {args.device}; "
           f"wrote {study.out}", flush=True)
+    record_provenance(study.out, since, args.device)
 
 
 if __name__ == "__main__":

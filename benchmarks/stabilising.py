@@ -44,15 +44,8 @@ from typing import Any
 import pandas as pd
 import torch
 from common import (
-    append_rows,
-    available_device,
-    existing_file,
-    float_range,
-    int_range,
-    non_negative_int,
-    positive_int,
-    process_pool,
-    refuse_replacing,
+    append_rows, available_device, existing_file, float_range, int_range, non_negative_int,
+    positive_int, process_pool, record_provenance, refuse_replacing,
 )
 
 from gan_tutorial import metrics
@@ -402,7 +395,7 @@ def main() -> None:
         args.seeds, args.sweep_seeds, args.budget, args.n_eval = 2, 1, 1_280, 100
     settings = {"budget": args.budget, "draws": args.draws, "n_eval": args.n_eval,
                 "points": args.points}
-    writer, started = Writer(Path(args.out_dir)), time.perf_counter()
+    writer, started, since = Writer(Path(args.out_dir)), time.perf_counter(), time.time()
     print(f"budget {args.budget:,} training images per run, {args.seeds} seeds, "
           f"{args.draws} draws of {args.n_eval:,}, device {args.device}, "
           f"{args.workers} workers", flush=True)
@@ -414,6 +407,7 @@ def main() -> None:
                              for seed in seeds], writer, started, args.deadline)
             pool.terminate()
             print(f"done in {time.perf_counter() - started:.0f} s", flush=True)
+            record_provenance(writer.out_dir, since, args.device, f"--only {args.only}")
             return
         jobs = [Job(name, seed, METHODS[name]) for seed in seeds for name in METHODS
                 if name not in EXTRA]
@@ -440,6 +434,7 @@ def main() -> None:
             run_phase(pool, jobs, writer, started, args.deadline)
         pool.terminate()
     print(f"done in {time.perf_counter() - started:.0f} s; wrote {writer.out_dir}", flush=True)
+    record_provenance(writer.out_dir, since, args.device)
 
 
 if __name__ == "__main__":

@@ -142,3 +142,44 @@ def test_the_url_variable_must_be_http(url: str, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(results.URL_VARIABLE, url)
     with pytest.raises(ValueError, match="GAN_TUTORIAL_RESULTS_URL must be an http"):
         results.base_url()
+
+
+def _benchmarks_common():
+    spec = importlib.util.spec_from_file_location("common", ROOT / "benchmarks" / "common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_result_file_has_a_provenance_record() -> None:
+    """The run page lists, for each file of book/results/, the command, device, wall time and
+    date that made it: every file needs a complete record, and no record names a lost file."""
+    import json
+
+    records = json.loads((FOLDER / "provenance.json").read_text())
+    files = {f.name for f in FOLDER.iterdir() if f.is_file() and f.name != "provenance.json"}
+    assert set(records) == files
+    for name, record in records.items():
+        assert {"command", "device", "wall_s", "date_utc", "commit", "note"} <= set(record), name
+        assert record["command"].startswith("python benchmarks/"), name
+
+
+def test_record_provenance_records_the_files_a_run_changed_and_keeps_the_others(
+        tmp_path: Path) -> None:
+    import json
+    import os
+    import time
+
+    common = _benchmarks_common()
+    old = tmp_path / "old.csv"
+    old.write_text("a\n1\n")
+    os.utime(old, (1_000, 1_000))
+    (tmp_path / "provenance.json").write_text(json.dumps({"old.csv": {"command": "earlier"}}))
+    since = time.time() - 1
+    (tmp_path / "new.csv").write_text("b\n2\n")
+    assert common.record_provenance(tmp_path, since, "cpu", "a note") == ["new.csv"]
+    records = json.loads((tmp_path / "provenance.json").read_text())
+    assert records["old.csv"] == {"command": "earlier"}
+    new = records["new.csv"]
+    assert new["device"] == "cpu" and new["note"] == "a note" and new["wall_s"] >= 1
+    assert new["command"].startswith("python ")

@@ -47,6 +47,7 @@ from gan_tutorial.utils import describe_device
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
 LOG = BOOK / "run_log.json"
+PROVENANCE = BOOK / "results" / "provenance.json"
 PAGE = BOOK / "how_this_book_was_run.md"
 TIMES = BOOK / "_chapter_times.md"
 README = ROOT / "README.md"
@@ -100,6 +101,9 @@ def data_used(notebook: nbformat.NotebookNode) -> str:
     """Which data the run stored in ``notebook`` trained on, read from its code and outputs."""
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     if not re.search(r"\bmnist\(", code):
+        if "stacked_mnist" in code:
+            return ("distributions defined in the chapter; its Stacked MNIST rows are the "
+                    "benchmark's, built from MNIST digits (below)")
         return "no MNIST: distributions defined in the chapter"
     outputs = "".join(output.get("text", "") for cell in notebook.cells
                       if cell.cell_type == "code" for output in cell.get("outputs", []))
@@ -260,9 +264,11 @@ def write_page() -> None:
                      f"| {e.get('cpu', NOT_RECORDED)} | {e.get('threads', NOT_RECORDED)} "
                      f"| {minutes} min {seconds:02d} s "
                      f"| {e['finished'][:16].replace('T', ' ')} |")
-    lines += ["", "Times are wall-clock seconds of the whole notebook, including data loading",
-              "and plotting. *torch threads* is `torch.get_num_threads()` in the environment",
-              "the chapter ran in.", "",
+    lines += ["", "Times are wall-clock seconds of the whole notebook, including data loading,",
+              "plotting and the solutions of the exercises. The time a chapter prints at the",
+              "end of its main part stops before the solutions, so it is shorter.",
+              "*torch threads* is `torch.get_num_threads()` in the environment the chapter ran",
+              "in.", "",
               "Each chapter's full run beside the same chapter at reduced size: smoke mode",
               "(`GAN_TUTORIAL_SMOKE=1`, what `make test` runs), timed by `execute.py --smoke` on",
               "the machine of the full runs, with the data already on disk:", "",
@@ -278,14 +284,27 @@ def write_page() -> None:
         lines += ["", f"*{NOT_RECORDED}*: the run was logged before `execute.py` recorded the",
                   "CPU model, threads and these libraries, or was made elsewhere and logged",
                   "by hand (`--record`)."]
-    lines += ["", "## How the chapters are tested", "",
-              "`make test` runs `pytest --nbval-lax`, which executes every chapter top to bottom",
-              "in smoke mode: the environment variable `GAN_TUTORIAL_SMOKE=1` (set by",
-              "`book/conftest.py`) shrinks the sizes in each chapter's `parameters` cell -- fewer",
-              "steps, fewer samples -- but runs exactly the same code. Cells tagged",
-              "`nbval-check-output` (shapes, parameter counts, closed-form values) must reproduce",
-              "their stored output."]
+    lines += ["", *benchmark_section(json.loads(PROVENANCE.read_text())), "",
+              "How the chapters are tested, and how to reproduce each run, is described in the",
+              "README of the book's repository."]
     PAGE.write_text("\n".join(lines) + "\n")
+
+
+def benchmark_section(records: dict[str, dict]) -> list[str]:
+    """The run page's table of the files of ``book/results/`` from their provenance records:
+    the command, device, wall time and date that made each one."""
+    lines = ["## Benchmark runs the chapters load", "",
+             "Some chapters load results of runs too long for a chapter: the files of",
+             "`book/results/`, made by the scripts of `benchmarks/`. Each file's record",
+             "(`book/results/provenance.json`) gives the command, the device, the wall time and",
+             "the date of the run (for files made before these records existed: the date the file",
+             "entered the repository).", "",
+             "| file | command | device | wall time | date (UTC) | note |",
+             "|---|---|---|---|---|---|"]
+    for name, r in sorted(records.items()):
+        lines.append(f"| `{name}` | `{r['command']}` | {r['device']} | {_duration(r['wall_s'])} "
+                     f"| {r['date_utc']} | {r['note']} |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
