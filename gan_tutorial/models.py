@@ -482,10 +482,9 @@ class DCGANGenerator(nn.Module):
     **Conditional** (``num_classes=K``): as in the conditional MLP of Mirza & Osindero 2014,
     Section 4.1, the one-hot label is concatenated with z and fed into the first (linear)
     layer, which alone grows to ``latent_dim + K`` inputs. With the other defaults and K = 10,
-    822,401 parameters (62,720 more). A learned 50-number label embedding drawn N(0, 1), which
-    this package used before, made G ignore z within each class on MNIST (every sample of a
-    digit the same image); the one-hot label, of norm 1, did not (see the applications
-    chapter).
+    822,401 parameters (62,720 more). A learned 50-number label embedding drawn N(0, 1) in its
+    place made G ignore z within each class on MNIST (every sample of a digit nearly the same
+    image); the one-hot label, of norm 1, did not (measured in the applications chapter).
 
     Args:
         latent_dim: size of z, >= 1.
