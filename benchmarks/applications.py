@@ -16,6 +16,24 @@ Runs the protocols of :mod:`gan_tutorial.experiments.applications` with the chap
 * ``applications_pix2pix.csv`` -- bicubic, L1 only, L1 + adversarial, 3 seeds.
 * ``applications_anomaly.csv`` -- each of the 10 digits held out as the anomaly x 3 seeds.
 
+Three sections for issue 27 ("every claim measured"), each of which skips the runs already in
+its CSV, so a cut run resumes where it stopped:
+
+* ``augmentation-shares`` -> ``applications_augmentation_shares.csv`` -- 100, 500 and 1,000 real
+  digits x 5 seeds: one conditional DCGAN each, then classifiers with GAN shares 0, 25 % and
+  50 % of every minibatch (0, 21 or 64 GAN samples beside the same 64 real digits), the GAN
+  samples shifted and rotated like the real ones, every example of equal weight
+  (:func:`~gan_tutorial.experiments.applications.augmentation_shares_run`); key
+  ``(n_real, seed)``.
+* ``label-input`` -> ``applications_label_input.csv`` -- section 1's label-input ablation at the
+  full ``cgan_steps``: the one-hot label, a learned N(0, 1) embedding and a learned N(0, 0.1^2)
+  embedding x 3 seeds (:func:`~gan_tutorial.experiments.applications.label_input_run`); key
+  ``(variant, seed, steps)``.
+* ``anomaly-500`` -> ``applications_anomaly_500.csv`` -- the anomaly section with AnoGAN's
+  latent search at Schlegl et al.'s (2017) 500 steps instead of 50, 10 held-out digits x 3
+  seeds; the columns of ``applications_anomaly.csv`` plus ``anogan_steps``; key
+  ``(anomaly_class, seed, anogan_steps)``.
+
 Each finished run is appended to its CSV at once, so an interrupted run keeps what it finished.
 Section 1 replaces ``applications_cgan_w<width>.pt``: where that is the shipped file of
 ``book/results/``, the run refuses to start without ``--overwrite``.
@@ -35,6 +53,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import torch
 from common import (
     append_rows, available_device, existing_file, names, positive_int, process_pool,
@@ -43,11 +62,15 @@ from common import (
 
 from gan_tutorial.data import mnist, uint8_to_model_range
 from gan_tutorial.experiments.applications import (
+    ANOGAN_PAPER_STEPS,
+    LABEL_INPUTS,
     Settings,
     anomaly_run,
     augmentation_run,
+    augmentation_shares_run,
     conditional_accuracy,
     data_split,
+    label_input_run,
     per_class_fid,
     pix2pix_run,
     train_dcgan,
@@ -56,8 +79,15 @@ from gan_tutorial.metrics import mnist_evaluator
 from gan_tutorial.utils import describe_device, get_device
 
 SEEDS = (0, 1, 2)
-#: The sections, in the order of the chapter; ``--only`` picks some of them.
-SECTIONS = ("conditional", "pix2pix", "augmentation", "anomaly")
+#: The seeds of ``augmentation-shares`` (5: its differences are small).
+SHARE_SEEDS = (0, 1, 2, 3, 4)
+#: The sections, in the order of the chapter, then issue 27's; ``--only`` picks some of them.
+SECTIONS = ("conditional", "pix2pix", "augmentation", "anomaly", "augmentation-shares",
+            "label-input", "anomaly-500")
+#: The resumable sections: the columns that identify one task in the section's CSV.
+TASK_KEYS = {"augmentation-shares": ("n_real", "seed"),
+             "label-input": ("variant", "seed", "steps"),
+             "anomaly-500": ("anomaly_class", "seed", "anogan_steps")}
 SIZES = (100, 500, 1_000)
 #: How often the conditional DCGANs of section 1 are measured during training.
 CONDITIONAL_CHECKS = 6
@@ -112,6 +142,30 @@ def init_worker(data_path: str | None, device: str) -> None:
     WORKER["evaluator"] = mnist_evaluator(device)
 
 
+def csv_path(out: Path, kind: str) -> Path:
+    """The CSV of section ``kind`` in ``out``: ``applications_<kind with _ for ->.csv``."""
+    return out / f"applications_{kind.replace('-', '_')}.csv"
+
+
+def task_key(kind: str, arg: object, seed: int, settings: Settings) -> tuple:
+    """The key of a task of a resumable section, as :func:`done_keys` reads it from a CSV."""
+    if kind == "augmentation-shares":
+        return (int(arg), seed)
+    if kind == "label-input":
+        return (str(arg), seed, settings.cgan_steps)
+    return (int(arg), seed, settings.anogan_steps)
+
+
+def done_keys(path: Path, kind: str) -> set[tuple]:
+    """The keys (:data:`TASK_KEYS`) of the tasks already in the CSV at ``path``."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return set()
+    table = pd.read_csv(path)
+    columns = [table[name].astype(str if name == "variant" else int)
+               for name in TASK_KEYS[kind]]
+    return set(zip(*columns))
+
+
 def job(task: tuple) -> tuple[str, list[dict]]:
     """Run one task in a worker process; return ``(csv name, rows)``."""
     kind, arg, seed, settings, device, out = task
@@ -122,7 +176,31 @@ def job(task: tuple) -> tuple[str, list[dict]]:
         return kind, [augmentation_run(pool, test, arg, settings, seed, evaluator, device)]
     if kind == "pix2pix":
         return kind, pix2pix_run(pool, test, settings, seed, evaluator, device)
-    return kind, [anomaly_run(pool, test, arg, settings, seed, device)]
+    if kind == "augmentation-shares":
+        return kind, augmentation_shares_run(pool, test, arg, settings, seed, evaluator, device)
+    if kind == "label-input":
+        return kind, [label_input_run(pool, arg, settings, seed, evaluator, device)]
+    row = anomaly_run(pool, test, arg, settings, seed, device)
+    if kind == "anomaly-500":
+        row = {**row, "anogan_steps": settings.anogan_steps}
+    return kind, [row]
+
+
+def new_tasks(settings: Settings, seeds: tuple, sizes: tuple, classes: range, device: str,
+              out: Path, tiny: bool) -> tuple[list[tuple], list[tuple]]:
+    """The tasks of issue 27's sections: ``(to do, already in their CSVs)``."""
+    share_seeds = seeds if tiny else SHARE_SEEDS
+    settings_500 = replace(settings, anogan_steps=10 if tiny else ANOGAN_PAPER_STEPS)
+    tasks = [("augmentation-shares", n, s, settings) for s in share_seeds for n in sizes]
+    tasks += [("label-input", v, s, settings) for s in seeds for v in LABEL_INPUTS]
+    tasks += [("anomaly-500", c, s, settings_500) for s in seeds for c in classes]
+    done = {kind: done_keys(csv_path(out, kind), kind) for kind in TASK_KEYS}
+    todo, skipped = [], []
+    for kind, arg, seed, task_settings in tasks:
+        finished = task_key(kind, arg, seed, task_settings) in done[kind]
+        (skipped if finished else todo).append((kind, arg, seed, task_settings, device,
+                                                str(out)))
+    return todo, skipped
 
 
 def main() -> None:
@@ -156,15 +234,19 @@ def main() -> None:
     tasks += [("pix2pix", None, s, *common) for s in seeds]
     tasks += [("augmentation", n, s, *common) for s in seeds for n in sizes]
     tasks += [("anomaly", c, s, *common) for s in seeds for c in classes]
-    tasks = [task for task in tasks if task[0] in args.only]
+    todo, skipped = new_tasks(settings, seeds, sizes, classes, device, args.out, args.tiny)
+    tasks = [task for task in tasks + todo if task[0] in args.only]
+    skipped = [task for task in skipped if task[0] in args.only]
     name = describe_device(device)
     extra = {"device": name, "workers": args.workers}
-    print(f"{len(tasks)} runs on {name} with {args.workers} workers; settings "
-          f"{settings.to_dict()}", flush=True)
+    print(f"{len(tasks)} runs on {name} with {args.workers} workers ({len(skipped)} skipped: "
+          f"already in their CSVs); settings {settings.to_dict()}", flush=True)
+    if not tasks:
+        return
     start, since = time.perf_counter(), time.time()
     with process_pool(args.workers, init_worker, (args.data, device)) as workers:
         for done, (kind, rows) in enumerate(workers.imap_unordered(job, tasks), 1):
-            append_rows(args.out / f"applications_{kind}.csv",
+            append_rows(csv_path(args.out, kind),
                         [{**row, **extra} for row in rows])
             print(f"[{time.perf_counter() - start:6.0f} s] {done}/{len(tasks)} {kind} "
                   f"{ {k: v for k, v in rows[-1].items() if k != 'seconds'} }", flush=True)

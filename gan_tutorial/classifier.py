@@ -6,7 +6,10 @@ train the same network on few labelled digits, with and without samples of a con
 added to every minibatch (the data-augmentation study): a stratified, seeded split
 (:func:`stratified_split`), the classic augmentation by random shifts and rotations
 (:func:`random_affine`), a training loop with a fixed budget of steps
-(:func:`train_classifier`) and the accuracy (:func:`accuracy`).
+(:func:`train_classifier`) and the accuracy (:func:`accuracy`). The equal-weight protocol of
+the augmentation study that varies the GAN share (:func:`train_classifier_mixed`, with
+:func:`equal_weight_cross_entropy`) gives every real and every GAN example the same weight and
+the same shifts and rotations.
 
 Images are ``(N, 1, 28, 28) float32 in [-1, 1]``, labels ``(N,) int64`` in ``[0, 10)``.
 """
@@ -196,6 +199,155 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
             images = torch.cat([images, more_images.to(device)])
             labels = torch.cat([labels, more_labels.to(device)])
         loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    return model.eval()
+
+
+#: Offset between the seed of the real examples' random stream and that of the extra examples'
+#: stream in :func:`train_classifier_mixed`: ``seed + 2**32`` never equals another run's seed
+#: (seeds are below ``2**32``), so the two streams never coincide.
+EXTRA_STREAM_OFFSET = 2**32
+
+
+def equal_weight_cross_entropy(logits: torch.Tensor, labels: torch.Tensor,
+                               n_real: int) -> torch.Tensor:
+    """Cross-entropy summed over every example of the minibatch and divided by ``n_real``.
+
+    Every example, real or extra (e.g. a GAN sample), weighs ``1 / n_real``: the real examples
+    weigh exactly what they weigh in a minibatch of real examples alone (where this is the
+    ordinary mean), and each extra example weighs as much as a real one. Averaging over all
+    ``n_real + k`` examples instead would shrink the real examples' weight by
+    ``n_real / (n_real + k)`` (one half with as many extras as reals).
+
+    Args:
+        logits: ``(B, K) float32``, unbounded.
+        labels: ``(B,) int64`` in ``[0, K)``.
+        n_real: the number of real examples in the minibatch, an integer in ``[1, B]``.
+
+    Returns:
+        A 0-dim tensor, in nats per real example (>= 0).
+
+    Raises:
+        ValueError: if ``logits`` is not a 2-D float tensor, ``labels`` are not ``(B,) int64``
+            in ``[0, K)``, or ``n_real`` is not an integer in ``[1, B]``.
+    """
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 \
+            or not logits.is_floating_point():
+        raise ValueError(f"logits must be a float tensor of shape (B, K), got "
+                         f"{describe(logits)}")
+    check_labels("labels", labels, len(logits), logits.shape[1])
+    n_real = check_int("n_real", n_real, minimum=1, maximum=len(logits))
+    return _summed_cross_entropy(logits, labels, n_real)
+
+
+def _summed_cross_entropy(logits: torch.Tensor, labels: torch.Tensor,
+                          n_real: int) -> torch.Tensor:
+    """:func:`equal_weight_cross_entropy` without its checks (they read the labels: a device
+    sync), for the training loop."""
+    return F.cross_entropy(logits, labels, reduction="sum") / n_real
+
+
+def _extra_examples(extra: ExtraBatches, n: int, generator: torch.Generator,
+                    device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` examples of ``extra``, checked (shapes and dtypes only: no device sync) and
+    augmented with :func:`random_affine` from ``generator``."""
+    images, labels = extra(n, generator)
+    if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, 1, 28, 28):
+        raise ValueError(f"extra(n, generator) must return images of shape ({n}, 1, 28, 28), "
+                         f"got {describe(images)}")
+    labels = check_labels("the labels of extra(n, generator)", labels, n, NUM_CLASSES,
+                          check_range=False)
+    return random_affine(images.to(device), generator), labels.to(device)
+
+
+def _check_mixed_arguments(x: object, y: object, steps: object, seed: object, extra: object,
+                           extra_per_batch: object, batch_size: object, lr: object
+                           ) -> tuple[int, int, int, int, float]:
+    """The checks of :func:`train_classifier_mixed`; returns ``(steps, seed, extra_per_batch,
+    batch_size, lr)``, ``batch_size`` cut to ``len(x)``."""
+    check_images("x", x, shape=(1, 28, 28), signed=True)
+    check_labels("y", y, len(x), NUM_CLASSES)  # type: ignore[arg-type]
+    steps = check_int("steps", steps, minimum=1)
+    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
+    extra_per_batch = check_int("extra_per_batch", extra_per_batch, minimum=0)
+    if extra_per_batch and not callable(extra):
+        raise ValueError(f"extra must be a function (n, generator) -> (images, labels) when "
+                         f"extra_per_batch > 0, got {describe(extra)}")
+    batch_size = min(check_int("batch_size", batch_size, minimum=1), len(x))  # type: ignore
+    return steps, seed, extra_per_batch, batch_size, check_number("lr", lr, minimum=0,
+                                                                    above=True)
+
+
+def train_classifier_mixed(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
+                           extra: ExtraBatches | None = None, extra_per_batch: int = 0,
+                           batch_size: int = 64, lr: float = 1e-3,
+                           device: torch.device | str = "cpu") -> MNISTEvaluator:
+    """Train a fresh :class:`~gan_tutorial.metrics.MNISTEvaluator` on real examples plus
+    ``extra_per_batch`` extra examples in every minibatch, each example of equal weight.
+
+    The protocol of the augmentation study that measures the extra examples themselves (not a
+    dilution of the real ones), unlike :func:`train_classifier`:
+
+    * **the same real minibatches:** ``batch_size`` real examples per step (a new random
+      permutation after each pass) with :func:`random_affine`, all drawn from a stream seeded
+      with ``seed``; the extra examples come from a second stream (seed
+      ``seed + EXTRA_STREAM_OFFSET``), so every value of ``extra_per_batch`` sees the same real
+      minibatches, in the same order, with the same shifts and rotations;
+    * **the same augmentation:** the extra examples get :func:`random_affine` too;
+    * **equal weight per example:** the loss is :func:`equal_weight_cross_entropy`, the sum
+      of the per-example cross-entropies divided by the number of real examples, so each real
+      example weighs what it weighs without extras and each extra weighs as much as a real one.
+
+    Adam (lr ``lr``) with a cosine schedule to 0 over ``steps``, as :func:`train_classifier`;
+    with ``extra_per_batch=0`` it trains as :func:`train_classifier` without ``extra`` (the
+    same minibatches, augmentation and initial weights). What still differs between values of
+    ``extra_per_batch``: the dropout masks (global random state, drawn for the whole batch).
+
+    Args:
+        x: training digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1), ``N >= 1``.
+        y: their labels ``(N,) int64`` in ``[0, 10)``.
+        steps: optimizer steps, >= 1.
+        seed: an integer in ``[0, 2**32 - 1]``; seeds the initial weights and both streams.
+        extra: a function ``(n, generator) -> (images (n, 1, 28, 28) float32 in [-1, 1],
+            labels (n,) int64 in [0, 10))`` on any device (e.g.
+            :func:`gan_tutorial.experiments.applications.gan_batches`); needed if
+            ``extra_per_batch > 0``. Its values are not read (no device sync per step).
+        extra_per_batch: extra examples per minibatch, an integer >= 0.
+        batch_size: real examples per step, >= 1 (smaller if ``N`` is smaller).
+        lr: Adam's learning rate, > 0.
+        device: where to train.
+
+    Returns:
+        The trained network, in eval mode, on ``device``.
+
+    Raises:
+        ValueError: on bad images, labels, ``steps``, ``seed``, ``batch_size``, ``lr`` or
+            ``extra_per_batch``; if ``extra_per_batch > 0`` and ``extra`` is not callable; or
+            if ``extra`` returns images or labels of the wrong shape or dtype.
+    """
+    steps, seed, extra_per_batch, batch_size, lr = _check_mixed_arguments(
+        x, y, steps, seed, extra, extra_per_batch, batch_size, lr)
+    seed_everything(seed)
+    model = MNISTEvaluator().to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    real_stream = torch.Generator().manual_seed(seed)
+    extra_stream = torch.Generator().manual_seed(seed + EXTRA_STREAM_OFFSET)
+    order = torch.empty(0, dtype=torch.int64)
+    for _ in range(steps):
+        if len(order) < batch_size:
+            order = torch.cat([order, torch.randperm(len(x), generator=real_stream)])
+        index, order = order[:batch_size], order[batch_size:]
+        images = random_affine(x[index], real_stream).to(device)
+        labels = y[index].to(device)
+        if extra_per_batch:
+            more_images, more_labels = _extra_examples(extra, extra_per_batch, extra_stream,
+                                                       device)
+            images, labels = torch.cat([images, more_images]), torch.cat([labels, more_labels])
+        loss = _summed_cross_entropy(model(images), labels, batch_size)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

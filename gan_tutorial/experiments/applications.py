@@ -9,6 +9,11 @@ GAN or a classifier; everything else is the *pool* that training sets are drawn 
 * :func:`train_dcgan` -- a (conditional) DCGAN with the book's settings.
 * :func:`conditional_accuracy`, :func:`per_class_fid` -- section 1, class-conditional generation.
 * :func:`augmentation_run` -- section 2, classifiers trained with and without GAN samples.
+* :func:`augmentation_shares_run` -- section 2 with equal weight per example, the same shifts
+  and rotations for GAN samples as for real digits, and a sweep of the GAN share.
+* :func:`label_input_run` -- section 1's ablation of how the label enters G: one-hot
+  (:class:`~gan_tutorial.models.DCGANGenerator`) or a learned embedding (:class:`EmbeddedLabelG`),
+  measured by :func:`conditional_accuracy` and :func:`within_class_distance`.
 * :func:`pix2pix_run` -- section 3, 4x super-resolution: bicubic, L1 only, L1 + adversarial.
 * :func:`anomaly_run` -- section 4, one-class anomaly detection for one held-out digit.
 """
@@ -29,18 +34,20 @@ from ..anomaly import (
     latent_reconstruction_score,
     nearest_neighbour_score,
 )
-from ..classifier import accuracy, stratified_split, train_classifier
+from ..classifier import accuracy, stratified_split, train_classifier, train_classifier_mixed
 from ..config import TrainConfig
 from ..metrics import (NUM_CLASSES, MNISTEvaluator, classifier_fid, predict_classes,
                        restoration_scores)
-from ..models import MNIST_SHAPE, DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
+from ..models import (MNIST_SHAPE, DCGANDiscriminator, DCGANGenerator, _check_input, _check_y,
+                      init_dcgan_weights)
 from ..pix2pix import PatchDiscriminator, UNetGenerator, degrade, pix2pix_d_loss, pix2pix_g_loss
 from ..callbacks import History
 from ..runner import fit
 from ..sampling import evaluating, fixed_labels, sample
 from ..train import _frozen
 from ..utils import seed_everything
-from ..validation import check_bool, check_images, check_int, check_labels, check_number
+from ..validation import (check_bool, check_images, check_int, check_labels, check_number,
+                          describe)
 
 #: The integer fields of :class:`Settings`, each >= 1.
 _SIZES = ("width", "batch_size", "latent_dim", "gan_steps", "cgan_width", "cgan_steps",
@@ -358,3 +365,262 @@ def anomaly_run(pool: tuple[torch.Tensor, torch.Tensor],
             "auroc_anogan": auroc(scores["AnoGAN"], is_anomaly),
             "auroc_nn": auroc(scores["nearest neighbour"], is_anomaly),
             "seconds": time.perf_counter() - start}
+
+
+# --- section 2 with equal weight per example and a sweep of the GAN share ---------------------
+
+#: The GAN shares of every minibatch of :func:`augmentation_shares_run`: 0 (real digits only),
+#: a quarter and a half.
+AUGMENTATION_SHARES = (0.0, 0.25, 0.5)
+
+
+def gan_per_batch(share: float, batch_size: int) -> int:
+    """GAN samples to add to ``batch_size`` real digits so that they make ``share`` of the
+    minibatch: ``round(batch_size * share / (1 - share))`` (0, 21 and 64 for the shares 0,
+    0.25 and 0.5 of 64 real digits; the share of 21 is 24.7 %).
+
+    Raises:
+        ValueError: if ``share`` is not a number in ``[0, 1)`` or ``batch_size`` is not an
+            integer >= 1.
+    """
+    share = check_number("share", share, minimum=0, maximum=1, below=True)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    return round(batch_size * share / (1 - share))
+
+
+def _check_shares(shares: object) -> tuple[float, ...]:
+    """``shares`` as a tuple of distinct numbers in ``[0, 1)``, at least one."""
+    if not isinstance(shares, (tuple, list)) or not shares:
+        raise ValueError(f"shares must be a non-empty tuple of numbers in [0, 1), got "
+                         f"{describe(shares)}")
+    checked = tuple(check_number("share", share, minimum=0, maximum=1, below=True)
+                    for share in shares)
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"shares must be distinct, got {shares!r}")
+    return checked
+
+
+def augmentation_shares_run(pool: tuple[torch.Tensor, torch.Tensor],
+                            test: tuple[torch.Tensor, torch.Tensor], n_real: int,
+                            settings: Settings, seed: int, evaluator: MNISTEvaluator,
+                            device: torch.device | str,
+                            shares: tuple[float, ...] = AUGMENTATION_SHARES) -> list[dict]:
+    """Section 2 for one training-set size and seed, measuring the GAN samples themselves.
+
+    Draws ``n_real / 10`` digits per class from the pool (seeded) and trains the conditional
+    DCGAN on exactly those digits once, as :func:`augmentation_run` does (the same GAN for the
+    same ``n_real`` and seed; Mirza & Osindero 2014 conditioning, section 1's settings). Then
+    one classifier of the evaluator's architecture per GAN share, with
+    :func:`~gan_tutorial.classifier.train_classifier_mixed` for ``settings.classifier_steps``
+    steps (Adam 1e-3, cosine schedule, as :func:`augmentation_run`): every minibatch holds
+    ``settings.batch_size`` real digits -- the same minibatches in the same order, with the
+    same random shifts and rotations, for every share -- plus :func:`gan_per_batch` fresh GAN
+    samples for uniformly random labels (:func:`gan_batches`), which get the same kind of
+    random shifts and rotations (:func:`~gan_tutorial.classifier.random_affine`). **Equal
+    weight per example:** the loss is the sum of the per-example cross-entropies divided by the
+    number of real digits, so each real digit weighs exactly what it weighs in the real-only
+    arm (share 0) and each GAN sample as much as a real digit. (:func:`augmentation_run`
+    averages over real and GAN samples together, which halves the real digits' weight, and
+    leaves the GAN samples unaugmented.) Each classifier is scored on the test digits.
+
+    Args:
+        pool, test: ``(images (N, 1, 28, 28) float32 in [-1, 1], labels (N,) int64)`` from
+            :func:`data_split`.
+        n_real: real training digits, a multiple of 10 that the pool can serve.
+        settings: the sizes (``cgan_width``, ``cgan_steps``, ``classifier_steps``,
+            ``batch_size``, ``latent_dim``).
+        seed: an integer in ``[0, 2**32 - 1]``; seeds the draw of the digits, the GAN and
+            every classifier (the same for every share).
+        evaluator: the book's classifier, on ``device``, for the GAN's conditional accuracy.
+        device: where to train.
+        shares: the GAN shares of each minibatch, distinct numbers in ``[0, 1)``.
+
+    Returns:
+        One dict per share: ``{"n_real", "seed", "share", "gan_per_batch", "accuracy",
+        "gan_conditional_accuracy", "gan_seconds", "seconds"}``; accuracies in [0, 1]
+        (``accuracy`` on the test digits; ``gan_conditional_accuracy`` over 1,000 samples,
+        the same for every share); ``gan_seconds`` trained and measured the GAN (shared by the
+        rows), ``seconds`` trained and scored that share's classifier.
+
+    Raises:
+        ValueError: as :func:`augmentation_run`, or if ``shares`` are not distinct numbers in
+            ``[0, 1)``.
+    """
+    start = time.perf_counter()
+    n_real, shares = _check_n_real(n_real, pool[1]), _check_shares(shares)
+    chosen, _ = stratified_split(pool[1], n_real // NUM_CLASSES, seed)
+    x, y = pool[0][chosen], pool[1][chosen]
+    G, _, _ = train_dcgan(x, y, replace(settings, width=settings.cgan_width), seed, device,
+                          steps=settings.cgan_steps)
+    cond_acc, _ = conditional_accuracy(G, evaluator, 1_000, seed)
+    gan_seconds = time.perf_counter() - start
+    rows = []
+    for share in shares:
+        start = time.perf_counter()
+        k = gan_per_batch(share, settings.batch_size)
+        model = train_classifier_mixed(x, y, settings.classifier_steps, seed, gan_batches(G), k,
+                                       batch_size=settings.batch_size, device=device)
+        rows.append({"n_real": n_real, "seed": seed, "share": share, "gan_per_batch": k,
+                     "accuracy": accuracy(model, *test), "gan_conditional_accuracy": cond_acc,
+                     "gan_seconds": gan_seconds, "seconds": time.perf_counter() - start})
+    return rows
+
+
+# --- section 1's ablation: how the label enters G ---------------------------------------------
+
+class EmbeddedLabelG(nn.Module):
+    """A conditional DCGAN generator whose label enters as a learned embedding, not one-hot.
+
+    ``G(z, y) = body([z, embed(y)])``: ``embed`` is ``nn.Embedding(num_classes, embed_dim)``,
+    trained with G, and ``body`` an unconditional :class:`~gan_tutorial.models.DCGANGenerator`
+    with ``latent_dim + embed_dim`` inputs. The common tutorial alternative to Mirza &
+    Osindero's (2014, Section 4.1) one-hot label, which the package's conditional
+    ``DCGANGenerator`` uses. The embedding is drawn N(0, 1) (PyTorch's default, ``init_std=1``)
+    or, for another ``init_std``, drawn again N(0, init_std^2) (the chapter's exercise 5);
+    :func:`~gan_tutorial.models.init_dcgan_weights` leaves it alone. The embedding is built
+    before the body, as in the chapter, so the same seed gives the chapter's network.
+
+    Args:
+        width: channels of the body's last hidden feature map, >= 1.
+        latent_dim: size of z, >= 1.
+        embed_dim: size of the label embedding, >= 1 (50 in the chapter).
+        num_classes: number of classes K, >= 1.
+        init_std: standard deviation of the embedding's initial entries, a number > 0.
+
+    Input ``z``: ``(B, latent_dim)`` float; ``y``: ``(B,) int64 in [0, K)``. Output:
+    ``(B, 1, 28, 28)`` float in ``[-1, 1]``.
+
+    Raises:
+        ValueError: on bad constructor arguments (naming the argument), if ``z`` is not a
+            float tensor ``(B, latent_dim)`` or ``y`` is missing or not labels ``(B,) int64`` in
+            ``[0, K)``.
+    """
+
+    def __init__(self, width: int = 32, latent_dim: int = 100, embed_dim: int = 50,
+                 num_classes: int = NUM_CLASSES, init_std: float = 1.0) -> None:
+        super().__init__()
+        self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        self.embed_dim = check_int("embed_dim", embed_dim, minimum=1)
+        self.num_classes = check_int("num_classes", num_classes, minimum=1)
+        self.init_std = check_number("init_std", init_std, minimum=0, above=True)
+        self.embed = nn.Embedding(self.num_classes, self.embed_dim)  # drawn N(0, 1)
+        if self.init_std != 1.0:
+            nn.init.normal_(self.embed.weight, std=self.init_std)
+        self.body = DCGANGenerator(latent_dim=self.latent_dim + self.embed_dim, width=width)
+        self.img_shape = self.body.img_shape
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        _check_input("G", "z", z, (self.latent_dim,))
+        y = _check_y(self, "G", y, len(z))
+        return self.body(torch.cat([z, self.embed(y)], dim=1))
+
+
+#: The variants of :func:`label_input_run`: the package's one-hot label, a learned N(0, 1)
+#: embedding, and a learned embedding drawn N(0, 0.1^2).
+LABEL_INPUTS = {"one-hot": None, "embedding": 1.0, "embedding-small-init": 0.1}
+#: Samples per class of the within-class distance of :func:`label_input_run` (the chapter's).
+WITHIN_CLASS_SAMPLES = 100
+
+
+def label_input_generator(variant: str, settings: Settings) -> nn.Module:
+    """A fresh conditional G for ``variant``, one of :data:`LABEL_INPUTS`, of width
+    ``settings.cgan_width`` and latent size ``settings.latent_dim`` (not yet initialised with
+    :func:`~gan_tutorial.models.init_dcgan_weights`).
+
+    Raises:
+        ValueError: if ``variant`` is not one of :data:`LABEL_INPUTS`.
+    """
+    if variant not in LABEL_INPUTS:
+        raise ValueError(f"variant must be one of {list(LABEL_INPUTS)}, got {describe(variant)}")
+    if LABEL_INPUTS[variant] is None:
+        return DCGANGenerator(settings.latent_dim, width=settings.cgan_width,
+                              num_classes=NUM_CLASSES)
+    return EmbeddedLabelG(settings.cgan_width, settings.latent_dim,
+                          init_std=LABEL_INPUTS[variant])
+
+
+def within_class_distance(images: torch.Tensor, labels: torch.Tensor,
+                          num_classes: int = NUM_CLASSES) -> list[float]:
+    """Mean Euclidean distance between two different images of the same class, per class.
+
+    Near 0 when G draws one image per class whatever z (mode collapse within the class); the
+    real digits of the pool give about 17.8 (the chapter, 100 per class).
+
+    Args:
+        images: ``(N, C, H, W) float32 in [-1, 1]``, on any device.
+        labels: their classes ``(N,) int64`` in ``[0, num_classes)``, each class at least twice.
+        num_classes: number of classes K, >= 1.
+
+    Returns:
+        K floats in pixel units (the distance over all ``C * H * W`` values), each in
+        ``[0, 2 * sqrt(C * H * W)]``.
+
+    Raises:
+        ValueError: on bad images or labels, or a class with fewer than 2 images.
+    """
+    num_classes = check_int("num_classes", num_classes, minimum=1)
+    check_images("images", images)
+    labels = check_labels("labels", labels, len(images), num_classes).to(images.device)
+    counts = torch.bincount(labels, minlength=num_classes)
+    if int(counts.min()) < 2:
+        raise ValueError(f"labels must name every class at least twice, got counts "
+                         f"{counts.tolist()}")
+    return [torch.pdist(images[labels == c].flatten(1)).mean().item()
+            for c in range(num_classes)]
+
+
+def train_label_input(variant: str, x: torch.Tensor, y: torch.Tensor, settings: Settings,
+                      seed: int, device: torch.device | str) -> tuple[nn.Module, History]:
+    """Train :func:`label_input_generator`'s G against section 1's projection D with
+    :func:`~gan_tutorial.runner.fit`, ``settings.cgan_steps`` steps.
+
+    The settings of :func:`train_dcgan` (DCGAN initialisation, Adam 2e-4, beta1 0.5,
+    non-saturating loss, ``settings.batch_size``); for ``"one-hot"`` it is
+    ``train_dcgan(x, y, replace(settings, width=settings.cgan_width), seed, device,
+    steps=settings.cgan_steps)``, the same network.
+
+    Raises:
+        ValueError: if ``variant`` is unknown, ``seed`` out of range, or as ``fit`` on bad data.
+    """
+    seed_everything(seed)
+    G = label_input_generator(variant, settings)
+    D = DCGANDiscriminator(width=settings.cgan_width, num_classes=NUM_CLASSES)
+    G.apply(init_dcgan_weights)
+    D.apply(init_dcgan_weights)
+    config = TrainConfig(steps=settings.cgan_steps, batch_size=settings.batch_size,
+                         latent_dim=settings.latent_dim, snapshot_every=0, log_every=50,
+                         seed=seed)
+    return G, fit(G, D, (x, y), config, device=device, progress=False)
+
+
+def label_input_run(pool: tuple[torch.Tensor, torch.Tensor], variant: str, settings: Settings,
+                    seed: int, evaluator: MNISTEvaluator, device: torch.device | str
+                    ) -> dict[str, float | str]:
+    """Section 1's label-input ablation for one variant and seed.
+
+    Trains :func:`train_label_input` on the whole pool, then measures what section 1
+    measures: the conditional accuracy over ``settings.n_samples`` samples (seed
+    ``seed + 100``) and the mean over the ten classes of :func:`within_class_distance` of
+    :data:`WITHIN_CLASS_SAMPLES` samples per class (seed ``seed + 300``); for seed 0 these
+    are the chapter's latents.
+
+    Returns:
+        ``{"variant", "seed", "steps", "conditional_accuracy" (in [0, 1]),
+        "within_class_distance" (pixel units, >= 0), "seconds"}``.
+
+    Raises:
+        ValueError: as :func:`train_label_input`.
+    """
+    start = time.perf_counter()
+    G, _ = train_label_input(variant, *pool, settings, seed, device)
+    cond_acc, _ = conditional_accuracy(G, evaluator, settings.n_samples, seed + 100)
+    asked = torch.arange(NUM_CLASSES).repeat_interleave(WITHIN_CLASS_SAMPLES)
+    fakes = sample(G, len(asked), seed=seed + 300, labels=asked)
+    distance = sum(within_class_distance(fakes, asked)) / NUM_CLASSES
+    return {"variant": variant, "seed": seed, "steps": settings.cgan_steps,
+            "conditional_accuracy": cond_acc, "within_class_distance": distance,
+            "seconds": time.perf_counter() - start}
+
+
+#: AnoGAN's latent search in Schlegl et al. 2017 (Section 2.2): 500 backpropagation steps.
+ANOGAN_PAPER_STEPS = 500
