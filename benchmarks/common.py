@@ -154,15 +154,20 @@ def refuse_replacing(parser: argparse.ArgumentParser, paths: Iterable[Path],
 PROVENANCE = "provenance.json"
 
 
-def record_provenance(out_dir: Path, since: float, device: str, note: str = "") -> list[str]:
+def record_provenance(out_dir: Path, since: float, device: str, note: str = "",
+                      only: Iterable[str] | None = None) -> list[str]:
     """Record, in ``out_dir/provenance.json``, the command that wrote each file of ``out_dir``
     changed since ``since`` (a ``time.time()``): the command line, ``device``, the wall time
-    since ``since`` (s), the date (UTC) and the git commit of the code. Earlier records of other
-    files are kept; the book's run page lists them. Returns the names recorded."""
+    since ``since`` (s), the date (UTC) and the git commit of the code. ``only``: the file names
+    this run may write (default: any), so that a benchmark running beside another in the same
+    folder does not claim its files. Earlier records of other files are kept; the book's run
+    page lists them. Returns the names recorded."""
     path = out_dir / PROVENANCE
     records = json.loads(path.read_text()) if path.is_file() else {}
+    allowed = None if only is None else set(only)
     changed = sorted(file.name for file in out_dir.iterdir() if file.is_file()
-                     and file.name != PROVENANCE and file.stat().st_mtime >= since)
+                     and file.name != PROVENANCE and file.stat().st_mtime >= since
+                     and (allowed is None or file.name in allowed))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip() or "unknown"
     record = {"command": shlex.join(["python", *sys.argv]), "device": device,

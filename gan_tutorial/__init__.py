@@ -17,6 +17,7 @@ Every model, loss, training loop and plot that the chapters use lives here, one 
 * :mod:`gan_tutorial.theory`   -- the closed forms of the GAN paper (V, D*, C(G), JSD, KL) on grids
 * :mod:`gan_tutorial.validation` -- the number, image and label checks every function uses
 * :mod:`gan_tutorial.metrics`  -- sample-quality measures of MNIST images
+* :mod:`gan_tutorial.stats`    -- the book's one rule for comparing two settings' per-seed scores
 * :mod:`gan_tutorial.experiments` -- the chapters' experiments: the multi-seed mode-collapse
   protocol on 2-D mixtures, vanishing gradients, the Dirac-GAN
 * :mod:`gan_tutorial.checkpoint` -- atomic save and load of a training run

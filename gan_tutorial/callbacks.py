@@ -4,7 +4,9 @@ Each does one job and is passed to :func:`gan_tutorial.train.training_loop`, alo
 :class:`CallbackList`; :func:`gan_tutorial.runner.fit` composes them in this order:
 
 * :class:`ImagePool` -- D sees some past fakes (experience replay, Shrivastava et al. 2017);
-* :class:`EMA` -- a moving average of G after every step (Yazici et al. 2019);
+* :class:`EMA` -- a moving average of G after every step (Yazici et al. 2019); with
+  :func:`ema_generator` and :func:`recompute_batch_norm`, the standing BatchNorm statistics of
+  an average of G's weights (Brock et al. 2019);
 * :class:`ReadBack` -- keeps each step's logs on the device, copies them to the host every
   ``log_every`` steps in one sync, records them in a :class:`History` and raises
   :class:`TrainingDiverged` at the first non-finite one (the divergence guard);
@@ -20,6 +22,7 @@ Each does one job and is passed to :func:`gan_tutorial.train.training_loop`, alo
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import signal
 import threading
@@ -37,9 +40,9 @@ from tqdm.auto import tqdm
 from .checkpoint import CheckpointError, load_checkpoint, restore_rng_state, save_checkpoint
 from .config import TrainConfig
 from .losses import LOSSES
-from .sampling import evaluating
+from .sampling import evaluating, fixed_latents
 from .train import Callback
-from .validation import check_int, check_number, describe
+from .validation import check_bool, check_int, check_number, check_seed, describe
 
 #: The logs each step reports -- D's loss, G's loss, D's mean raw outputs on real and
 #: generated samples and, for losses whose D ends in a sigmoid, D(x) and D(G(z)).
@@ -223,29 +226,101 @@ class ImagePool(Callback):
         return self.query(x_fake, y)
 
 
-def ema_generator(G: nn.Module, decay: float) -> AveragedModel:
+def ema_generator(G: nn.Module, decay: float, buffers: bool = True) -> AveragedModel:
     """An exponential moving average of G's weights, to sample from (Yazici et al. 2019).
 
     ``theta_ema <- decay * theta_ema + (1 - decay) * theta_G`` after every generator step
     (pass it to :func:`~gan_tutorial.runner.fit` as ``ema=``, or update it with :class:`EMA`);
-    it starts as a copy of G, and ``ema.decay`` records ``decay``. BatchNorm's running
-    statistics are averaged the same way (``use_buffers=True``). Built on
+    it starts as a copy of G, and ``ema.decay`` records ``decay``. Built on
     ``torch.optim.swa_utils.AveragedModel``; the averaged G is ``ema.module``, sampled like any
-    G (e.g. ``sample(ema.module, n)``). Yazici et al. use
-    decay 0.9999 over 100,000s of steps; the average spans about ``1 / (1 - decay)`` steps, so
-    short runs need less.
+    G (e.g. ``sample(ema.module, n)``). Yazici et al. use decay 0.9999 over 100,000s of steps;
+    the average spans about ``1 / (1 - decay)`` steps, so short runs need less.
+
+    ``buffers=True`` (the default) averages BatchNorm's running statistics the same way
+    (``use_buffers=True``). But statistics averaged over past generators do not describe the
+    averaged generator's own activations, and such an average can sample badly.
+    ``buffers=False`` averages the parameters only (``use_buffers=False``); ``AveragedModel``
+    then copies G's current buffers into ``ema.module`` at every update, which fit G's weights,
+    not the average's, so call :func:`recompute_batch_norm` on ``ema.module`` before sampling
+    from it.
 
     Args:
         G: the generator, on the device it trains on.
         decay: ``beta`` in ``(0, 1)``.
+        buffers: average the buffers (BatchNorm's running statistics) too, True or False.
 
     Raises:
-        ValueError: if ``decay`` is not in ``(0, 1)``.
+        ValueError: if ``decay`` is not in ``(0, 1)`` or ``buffers`` is not a bool.
     """
     decay = check_number("decay", decay, 0, 1, above=True, below=True)
-    ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    buffers = check_bool("buffers", buffers)
+    ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=buffers)
     ema.decay = decay  # what fit checks against config.ema_decay
     return ema
+
+
+def recompute_batch_norm(G: nn.Module, n_batches: int = 16, batch_size: int = 128,
+                         seed: int = 0) -> nn.Module:
+    """Re-estimate every BatchNorm's running statistics of G from G's own samples.
+
+    The "standing statistics" of BigGAN (Brock et al. 2019, "Large Scale GAN Training for High
+    Fidelity Natural Image Synthesis", and its BigGAN-PyTorch sampling code): the running
+    mean and variance of each BatchNorm layer (with ``track_running_stats``) are reset and
+    re-estimated, with ``momentum=None`` (a plain average over the batches), from
+    ``n_batches`` forward passes of ``batch_size`` latents ``z ~ N(0, I)`` drawn by
+    :func:`~gan_tutorial.sampling.fixed_latents` from ``seed`` (the same ``z`` every call), in
+    train mode under ``torch.no_grad``. Each layer's running mean is then the mean of its
+    inputs over all ``n_batches * batch_size`` samples, and its running variance the average of
+    the batches' unbiased variances. G's parameters, each layer's momentum and G's train/eval
+    mode are left as they were; torch's global random state is not used. Use it on the weight
+    average of :func:`ema_generator` with ``buffers=False`` before every evaluation.
+
+    A conditional G (``G.num_classes = K``) gets the labels ``0, 1, ..., K - 1, 0, ...`` in
+    each batch. A G without BatchNorm is returned unchanged.
+
+    Args:
+        G: a generator with an integer ``latent_dim`` (every generator of
+            :mod:`gan_tutorial.models`), on any device.
+        n_batches: forward passes, >= 1.
+        batch_size: latents per pass, >= 2 (BatchNorm needs two samples).
+        seed: seed of the latents, an integer in ``[0, 2**63)``.
+
+    Returns:
+        ``G`` itself, its BatchNorm running statistics replaced.
+
+    Raises:
+        ValueError: if ``n_batches`` or ``batch_size`` is out of range, ``seed`` is not a
+            seed, or G has no integer ``latent_dim`` or no parameters.
+    """
+    n_batches = check_int("n_batches", n_batches, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=2)
+    seed = check_seed("seed", seed)
+    latent_dim = getattr(G, "latent_dim", None)
+    if not isinstance(latent_dim, int) or isinstance(latent_dim, bool):
+        raise ValueError("G must have an integer attribute latent_dim (the size of z), got "
+                         f"{describe(latent_dim)}")
+    norms = [m for m in G.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms:
+        return G
+    device = next(itertools.chain(G.parameters(), G.buffers())).device
+    num_classes = getattr(G, "num_classes", None)
+    y = None if num_classes is None else (torch.arange(batch_size) % num_classes).to(device)
+    z = fixed_latents(n_batches * batch_size, latent_dim, seed=seed)
+    momenta, was_training = [m.momentum for m in norms], G.training
+    try:
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average over the batches
+        G.train()
+        with torch.no_grad():
+            for chunk in z.split(batch_size):
+                G(chunk.to(device)) if y is None else G(chunk.to(device), y)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        G.train(was_training)
+    return G
 
 
 class EMA(Callback):

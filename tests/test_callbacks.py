@@ -27,6 +27,7 @@ from gan_tutorial.checkpoint import load_checkpoint
 from gan_tutorial.config import TrainConfig
 from gan_tutorial.data import minibatch_indices, uint8_to_model_range
 from gan_tutorial.models import MLPDiscriminator, MLPGenerator
+from gan_tutorial.sampling import fixed_latents
 from gan_tutorial.train import Callback, training_loop
 from gan_tutorial.utils import seed_everything
 
@@ -140,6 +141,94 @@ def test_ema_callback_averages_g_after_each_step() -> None:
     callback.on_step_end(2, {})  # then 0.75 * average + 0.25 * G
     for average, g in zip(ema.module.parameters(), first):
         torch.testing.assert_close(average, g + 0.25)
+
+
+def _bn_net() -> torch.nn.Sequential:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+
+
+@pytest.mark.parametrize("buffers", [True, False])
+def test_ema_generator_averages_the_buffers_only_when_asked(buffers: bool) -> None:
+    G = _bn_net()
+    ema = ema_generator(G, 0.5, buffers=buffers)
+    ema.update_parameters(G)  # the first update copies G
+    with torch.no_grad():
+        G(torch.randn(16, 3) + 5.0)  # train mode: G's running statistics move
+        for p in G.parameters():
+            p.add_(2.0)
+    ema.update_parameters(G)
+    bn, bn_ema = G[1], ema.module[1]
+    torch.testing.assert_close(bn_ema.weight, torch.full((4,), 2.0))  # 0.5 * 1 + 0.5 * 3
+    assert bn.running_mean.abs().min() > 0.01  # moved from the fresh zeros
+    if buffers:  # averaged: 0.5 * (fresh zeros) + 0.5 * G's
+        torch.testing.assert_close(bn_ema.running_mean, 0.5 * bn.running_mean)
+    else:  # copied from G: statistics of G's weights, not of the average
+        assert torch.equal(bn_ema.running_mean, bn.running_mean)
+        assert torch.equal(bn_ema.running_var, bn.running_var)
+    with pytest.raises(ValueError, match="buffers must be True or False"):
+        ema_generator(G, 0.5, buffers=1)
+
+
+def _pre_norm_inputs(G: torch.nn.Module, z: torch.Tensor) -> list[torch.Tensor]:
+    """The input of each BatchNorm2d of G for z, G in train mode (batch statistics)."""
+    seen: list[torch.Tensor] = []
+    norms = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    hooks = [m.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach()))
+             for m in norms]
+    G.train()
+    with torch.no_grad():
+        G(z)
+    for hook in hooks:
+        hook.remove()
+    return seen
+
+
+def test_recompute_batch_norm_gives_the_statistics_of_g_own_samples() -> None:
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(latent_dim=8, width=4)
+    G.apply(models.init_dcgan_weights)
+    norms = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for m in norms:  # stale statistics, as an EMA of the weights would carry
+        m.running_mean.fill_(3.0)
+        m.running_var.fill_(9.0)
+    G.eval()
+    params = [p.detach().clone() for p in G.parameters()]
+    rng = torch.get_rng_state()
+    assert callbacks.recompute_batch_norm(G, n_batches=3, batch_size=16, seed=5) is G
+    assert not G.training and all(m.momentum == 0.1 for m in norms)
+    assert all(torch.equal(p, q) for p, q in zip(G.parameters(), params))
+    assert torch.equal(torch.get_rng_state(), rng)
+    stats = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]
+    z = fixed_latents(48, 8, seed=5)  # what it drew; these passes move the statistics again
+    batches = [_pre_norm_inputs(G, chunk) for chunk in z.split(16)]
+    G.eval()
+    for i, (running_mean, running_var) in enumerate(stats):
+        inputs = [batch[i] for batch in batches]  # (16, C, H, W) each
+        mean = torch.cat(inputs).mean(dim=(0, 2, 3))
+        var = torch.stack([x.var(dim=(0, 2, 3), unbiased=True) for x in inputs]).mean(0)
+        torch.testing.assert_close(running_mean, mean, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(running_var, var, rtol=1e-4, atol=1e-6)
+    G.train()
+    callbacks.recompute_batch_norm(G, n_batches=3, batch_size=16, seed=5)
+    assert G.training and all(int(m.num_batches_tracked) == 3 for m in norms)
+    assert all(torch.equal(m.running_mean, mean) for m, (mean, _) in zip(norms, stats))
+
+
+def test_recompute_batch_norm_conditional_plain_and_bad_inputs() -> None:
+    G = models.DCGANGenerator(latent_dim=8, width=4, num_classes=10)
+    callbacks.recompute_batch_norm(G, n_batches=1, batch_size=10)
+    assert int(G.net[2].num_batches_tracked) == 1
+    plain = MLPGenerator(latent_dim=4, img_shape=(1, 4, 4), hidden=(8,))
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.modules())
+    assert callbacks.recompute_batch_norm(plain) is plain
+    for bad, match in ((dict(n_batches=0), "n_batches must be an integer >= 1"),
+                       (dict(batch_size=1), "batch_size must be an integer >= 2"),
+                       (dict(seed=-1), "seed must be an integer")):
+        with pytest.raises(ValueError, match=match):
+            callbacks.recompute_batch_norm(G, **bad)
+    with pytest.raises(ValueError, match="latent_dim"):
+        callbacks.recompute_batch_norm(torch.nn.BatchNorm1d(3))
 
 
 # --- read-back and the divergence guard -------------------------------------------------------

@@ -183,3 +183,7 @@ def test_record_provenance_records_the_files_a_run_changed_and_keeps_the_others(
     new = records["new.csv"]
     assert new["device"] == "cpu" and new["note"] == "a note" and new["wall_s"] >= 1
     assert new["command"].startswith("python ")
+    (tmp_path / "mine.csv").write_text("c\n3\n")
+    (tmp_path / "theirs.csv").write_text("d\n4\n")  # another benchmark's, same folder
+    assert common.record_provenance(tmp_path, since, "cpu", only=["mine.csv"]) == ["mine.csv"]
+    assert "theirs.csv" not in json.loads((tmp_path / "provenance.json").read_text())

@@ -2,7 +2,9 @@
 one-sided label smoothing, experience replay, an EMA of G, spectral normalisation, presets."""
 
 import math
+from dataclasses import replace
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -271,3 +273,92 @@ def test_grid_heatmap_writes_each_value_and_skips_nan() -> None:
     assert sorted(text.get_text() for text in ax.texts) == ["1", "3", "4"]
     with pytest.raises(ValueError, match=r"values must have shape \(2, 3\)"):
         plot.grid_heatmap([[1.0, 2.0]], ["a", "b"], ["x", "y", "z"])
+
+
+# --- benchmarks/stabilising.py --controls: the recipe's parts on fresh seeds --------------------
+
+def _benchmark():
+    """benchmarks/stabilising.py as a module (it imports ``common`` from its folder)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_stabilising",
+                                                      folder / "stabilising.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up while built
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("bench_stabilising", None)
+    return module
+
+
+def test_controls_change_one_part_of_the_recipe_at_a_time() -> None:
+    bench = _benchmark()
+    bench._WORKER["budget"] = 192_000
+    try:
+        def config(name: str):
+            spec = {**bench.CONTROLS, **bench.EQUAL_G_STEPS}[name]
+            return bench.config_of(bench.Job(name, 10, spec))
+
+        quiet = {"seed": 10, "log_every": 1_000_000, "snapshot_every": 0}
+        assert config("dcgan-recipe") == TrainConfig.preset("dcgan-recipe", **quiet)
+        assert config("baseline") == TrainConfig.preset("dcgan", **quiet)
+        assert bench.CONTROLS["dcgan-recipe"].d == {"batch_norm": False}
+        recipe_adam = TrainConfig.preset("dcgan-recipe", r1_gamma=0.0, **quiet)
+        assert config("baseline@recipe-adam") == recipe_adam
+        assert config("label-smoothing@recipe-adam") == replace(recipe_adam,
+                                                                label_smoothing=0.1)
+        assert config("r1") == TrainConfig.preset("dcgan", r1_gamma=10.0, **quiet)
+        for name, buffers in (("ema-weights", False), ("ema", True)):
+            assert config(name) == TrainConfig.preset("dcgan", ema_decay=0.995, **quiet)
+            assert bench.CONTROLS[name].ema_buffers is buffers
+        for name in ("wgan-gp", "wgan-clip"):
+            equal = config(f"{name}@equal-g-steps")
+            assert (equal.steps, equal.d_steps) == (1_500, 5)  # 960,000 training images
+            assert equal == replace(bench.config_of(bench.Job(name, 10, bench.METHODS[name])),
+                                    steps=1_500)
+    finally:
+        bench._WORKER.clear()
+
+
+def test_control_jobs_skip_the_finished_runs_and_save_one_generator() -> None:
+    bench = _benchmark()
+    seeds = bench.CONTROL_SEEDS
+    assert seeds == (10, 11, 12, 13, 14) and not set(seeds) & {0, 1}
+    jobs = bench.control_jobs(seeds, seeds[:3], set())
+    assert len(jobs) == 7 * 5 + 2 * 3
+    assert [(j.method, j.seed) for j in jobs if j.save_g] == [("dcgan-recipe", 10)]
+    assert {j.seed for j in jobs if "@equal-g-steps" in j.method} == {10, 11, 12}
+    assert [j.seed for j in jobs[:7 * 3]] == [10] * 7 + [11] * 7 + [12] * 7
+    done = {("dcgan-recipe", 10), ("baseline", 14), ("wgan-gp@equal-g-steps", 11)}
+    left = bench.control_jobs(seeds, seeds[:3], done)
+    assert len(left) == len(jobs) - 3 and not {(j.method, j.seed) for j in left} & done
+    assert not any(j.save_g for j in left)
+
+
+def test_controls_writer_appends_resumes_and_keeps_its_rows(tmp_path) -> None:
+    bench = _benchmark()
+    writer = bench.ControlsWriter(tmp_path)
+    assert writer.done() == set() and writer.drop_unfinished_curves() == 0
+    assert not list(tmp_path.iterdir())  # nothing written before a run finishes
+    curve = {"method": "r1", "seed": 10, "images": 128, "g_step": 1}
+    writer.append("curves", [curve, {**curve, "seed": 11}, {**curve, "g_step": 2}])
+    writer.append("final", [{"method": "r1", "seed": 10, "diverged": False}])
+    assert writer.path("final").name == "stabilising_controls_final.csv"
+    assert writer.done() == {("r1", 10)}
+    assert writer.drop_unfinished_curves() == 1  # seed 11 has no final row: cut mid-run
+    curves = pd.read_csv(writer.path("curves"))
+    assert list(curves.columns) == bench.CONTROL_CURVE_COLUMNS
+    assert curves.seed.tolist() == [10, 10]
+    writer.check_headers()
+    writer.save_g({"w": torch.ones(2)})
+    assert torch.equal(torch.load(tmp_path / writer.g_file, weights_only=True)["w"],
+                       torch.ones(2))
+    pd.DataFrame({"method": ["r1"], "seed": [12]}).to_csv(writer.path("final"), index=False)
+    with pytest.raises(ValueError, match="has the columns"):
+        writer.check_headers()
