@@ -56,7 +56,7 @@ class Comparison:
         low, high: the percentile bootstrap 95 % interval of ``difference`` (2.5th and 97.5th
             percentiles over the resamples; Efron & Tibshirani 1993, Chapter 13).
         n_boot: bootstrap resamples used; seed: the seed of their ``numpy.random.Generator``.
-        digits: decimals :meth:`__str__` prints the means, errors and the interval with.
+        digits: decimals ``str(comparison)`` prints the means, errors and the interval with.
     """
 
     name_a: str
@@ -79,8 +79,8 @@ class Comparison:
 
     @property
     def measurable(self) -> bool:
-        """True if the difference is measurable: the bootstrap interval excludes 0 and Welch's
-        test agrees (``p < 0.05``, or ``t`` undefined, where the interval alone decides).
+        """Whether the difference is measurable, that is the bootstrap interval excludes 0 and
+        Welch's test agrees (``p < 0.05``, or ``t`` undefined, where the interval alone decides).
 
         Both are asked because the percentile interval is too narrow for 3 to 5 seeds: its
         resamples' variance is ``(n - 1) / n`` of the sample's, and its quantiles are close to

@@ -46,7 +46,7 @@ def check_int(name: str, value: object, minimum: int | None = None,
     return int(value)  # type: ignore[arg-type]
 
 
-#: Seeds must be below this: torch.Generator.manual_seed takes a signed 64-bit integer.
+#: Seeds must be below this bound, since torch.Generator.manual_seed takes a signed 64-bit integer.
 SEED_LIMIT = 2**63
 
 

@@ -436,7 +436,7 @@ def augmentation_shares_run(pool: tuple[torch.Tensor, torch.Tensor],
         shares: the GAN shares of each minibatch, distinct numbers in ``[0, 1)``.
 
     Returns:
-        One dict per share: ``{"n_real", "seed", "share", "gan_per_batch", "accuracy",
+        One dict per share, ``{"n_real", "seed", "share", "gan_per_batch", "accuracy",
         "gan_conditional_accuracy", "gan_seconds", "seconds"}``; accuracies in [0, 1]
         (``accuracy`` on the test digits; ``gan_conditional_accuracy`` over 1,000 samples,
         the same for every share); ``gan_seconds`` trained and measured the GAN (shared by the
@@ -622,5 +622,5 @@ def label_input_run(pool: tuple[torch.Tensor, torch.Tensor], variant: str, setti
             "seconds": time.perf_counter() - start}
 
 
-#: AnoGAN's latent search in Schlegl et al. 2017 (Section 2.2): 500 backpropagation steps.
+#: The 500 backpropagation steps of AnoGAN's latent search in Schlegl et al. 2017 (Section 2.2).
 ANOGAN_PAPER_STEPS = 500

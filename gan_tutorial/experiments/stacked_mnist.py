@@ -35,7 +35,7 @@ from ..validation import check_images, check_int, check_number, check_seed, desc
 
 #: The number of modes of Stacked MNIST, one per triple of digit classes.
 NUM_MODES = 1_000
-#: The shape of one Stacked MNIST image: three digits as three channels.
+#: The shape of one Stacked MNIST image, three digits as three channels.
 STACKED_SHAPE = (3, 28, 28)
 #: The integer dtypes that mode ids and indices may have.
 _INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
