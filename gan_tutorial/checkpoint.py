@@ -48,7 +48,7 @@ import torch
 from torch import nn
 
 from .config import TrainConfig
-from .validation import check_int, describe, make_writable_folder
+from .validation import check_int, describe, make_writable_folder, shape_differences
 
 try:
     import fcntl
@@ -451,13 +451,9 @@ def _check_format(path: Path, state: Any) -> None:
 
 
 def _check_fits(path: Path, name: str, module: nn.Module, stored: Mapping[str, Any]) -> None:
-    expected = {key: tuple(value.shape) for key, value in module.state_dict().items()}
-    got = {key: tuple(value.shape) for key, value in stored.items()}
-    if expected != got:
-        wrong = sorted(key for key in expected.keys() | got.keys()
-                       if expected.get(key) != got.get(key))[:3]
-        details = ", ".join(f"{key}: stored {got.get(key)}, model {expected.get(key)}"
-                            for key in wrong)
+    wrong = shape_differences(module.state_dict(), stored)
+    if wrong:
+        details = ", ".join(f"{key}: stored {have}, model {want}" for key, want, have in wrong)
         raise CheckpointError(f"{path}: the stored {name} does not fit the {name} given "
                               f"({details})")
 

@@ -42,6 +42,7 @@ from .validation import (
     IMAGE_RANGE_TOLERANCE,
     check_finite,
     check_images,
+    shape_differences,
     check_labels,
     describe,
 )
@@ -416,13 +417,9 @@ def _check_ema(ema: object, config: TrainConfig, G: nn.Module) -> None:
 
 def _check_ema_shapes(ema: AveragedModel, G: nn.Module) -> None:
     """``ema.module`` must have G's parameter and buffer names and shapes."""
-    expected = {key: tuple(value.shape) for key, value in G.state_dict().items()}
-    got = {key: tuple(value.shape) for key, value in ema.module.state_dict().items()}
-    if expected != got:
-        wrong = sorted(key for key in expected.keys() | got.keys()
-                       if expected.get(key) != got.get(key))[:3]
-        details = ", ".join(f"{key}: G {expected.get(key)}, ema {got.get(key)}"
-                            for key in wrong)
+    wrong = shape_differences(G.state_dict(), ema.module.state_dict())
+    if wrong:
+        details = ", ".join(f"{key}: G {want}, ema {have}" for key, want, have in wrong)
         raise ValueError(f"ema must be a moving average of G, with G's parameter names and "
                          f"shapes, got one of another network ({details}); make it with "
                          f"ema_generator(G, config.ema_decay)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -174,6 +174,17 @@ def check_labels(name: str, y: object, n: int | None, num_classes: int,
             raise ValueError(f"{name} must lie in [0, {num_classes - 1}] (num_classes="
                              f"{num_classes}), got values in [{low}, {high}]")
     return y
+
+
+def shape_differences(expected: Mapping[str, torch.Tensor], got: Mapping[str, torch.Tensor],
+                      limit: int = 3) -> list[tuple[str, tuple | None, tuple | None]]:
+    """The first ``limit`` keys (sorted) whose tensor shapes differ between two state dicts, as
+    ``(key, expected shape, got shape)``, a shape None where the key is missing; empty if the
+    two have the same keys and shapes."""
+    want = {key: tuple(value.shape) for key, value in expected.items()}
+    have = {key: tuple(value.shape) for key, value in got.items()}
+    keys = sorted(key for key in want.keys() | have.keys() if want.get(key) != have.get(key))
+    return [(key, want.get(key), have.get(key)) for key in keys[:limit]]
 
 
 def make_writable_folder(folder: Path) -> None:
