@@ -11,8 +11,6 @@ Runs the protocols of :mod:`gan_tutorial.experiments.applications` with the chap
   ``cgan_steps`` and ``batch_size``; 3 seeds): the conditional accuracy over 10,000 samples at
   six points of training and the per-class classifier FID at the end; seed 0's G is also saved
   (``applications_cgan_w<width>.pt``, a ``state_dict``) for the chapter.
-* ``applications_augmentation.csv`` -- 100, 500 and 1,000 real digits x 3 seeds, classifiers
-  with and without samples of a conditional DCGAN trained on the same digits.
 * ``applications_pix2pix.csv`` -- bicubic, L1 only, L1 + adversarial, 3 seeds.
 * ``applications_anomaly.csv`` -- each of the 10 digits held out as the anomaly x 3 seeds.
 
@@ -66,7 +64,6 @@ from gan_tutorial.experiments.applications import (
     LABEL_INPUTS,
     Settings,
     anomaly_run,
-    augmentation_run,
     augmentation_shares_run,
     conditional_accuracy,
     data_split,
@@ -82,8 +79,8 @@ SEEDS = (0, 1, 2)
 #: The seeds of ``augmentation-shares`` (5: its differences are small).
 SHARE_SEEDS = (0, 1, 2, 3, 4)
 #: The sections, in the order of the chapter, then issue 27's; ``--only`` picks some of them.
-SECTIONS = ("conditional", "pix2pix", "augmentation", "anomaly", "augmentation-shares",
-            "label-input", "anomaly-500")
+SECTIONS = ("conditional", "pix2pix", "anomaly", "augmentation-shares", "label-input",
+            "anomaly-500")
 #: The resumable sections: the columns that identify one task in the section's CSV.
 TASK_KEYS = {"augmentation-shares": ("n_real", "seed"),
              "label-input": ("variant", "seed", "steps"),
@@ -172,8 +169,6 @@ def job(task: tuple) -> tuple[str, list[dict]]:
     pool, test, evaluator = WORKER["pool"], WORKER["test"], WORKER["evaluator"]
     if kind == "conditional":
         return kind, conditional_job(pool, settings, seed, device, Path(out), evaluator)
-    if kind == "augmentation":
-        return kind, [augmentation_run(pool, test, arg, settings, seed, evaluator, device)]
     if kind == "pix2pix":
         return kind, pix2pix_run(pool, test, settings, seed, evaluator, device)
     if kind == "augmentation-shares":
@@ -232,7 +227,6 @@ def main() -> None:
     common = (settings, device, str(args.out))
     tasks = [("conditional", None, s, *common) for s in seeds]
     tasks += [("pix2pix", None, s, *common) for s in seeds]
-    tasks += [("augmentation", n, s, *common) for s in seeds for n in sizes]
     tasks += [("anomaly", c, s, *common) for s in seeds for c in classes]
     todo, skipped = new_tasks(settings, seeds, sizes, classes, device, args.out, args.tiny)
     tasks = [task for task in tasks + todo if task[0] in args.only]

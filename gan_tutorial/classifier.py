@@ -6,10 +6,9 @@ train the same network on few labelled digits, with and without samples of a con
 added to every minibatch (the data-augmentation study): a stratified, seeded split
 (:func:`stratified_split`), the classic augmentation by random shifts and rotations
 (:func:`random_affine`), a training loop with a fixed budget of steps
-(:func:`train_classifier`) and the accuracy (:func:`accuracy`). The equal-weight protocol of
-the augmentation study that varies the GAN share (:func:`train_classifier_mixed`, with
-:func:`equal_weight_cross_entropy`) gives every real and every GAN example the same weight and
-the same shifts and rotations.
+(:func:`train_classifier`) and the accuracy (:func:`accuracy`). The training loop can add extra
+examples (GAN samples) to every minibatch; it gives them the same shifts and rotations and, with
+:func:`equal_weight_cross_entropy`, the same weight as the real examples.
 
 Images are ``(N, 1, 28, 28) float32 in [-1, 1]``, labels ``(N,) int64`` in ``[0, 10)``.
 """
@@ -140,74 +139,8 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     return (predict_classes(model, x, batch_size) == y.cpu()).double().mean().item()
 
 
-def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
-                     batch_size: int = 64, extra: ExtraBatches | None = None,
-                     lr: float = 1e-3, device: torch.device | str = "cpu"
-                     ) -> MNISTEvaluator:
-    """Train a fresh :class:`~gan_tutorial.metrics.MNISTEvaluator` for a fixed number of steps.
-
-    Each step draws ``batch_size`` real examples (a new random permutation after each pass),
-    applies :func:`random_affine` to them and, if ``extra`` is given, appends
-    ``extra(batch_size, generator)`` more examples (e.g. samples of a conditional G for random
-    labels; they are not augmented). Adam (lr ``lr``) with a cosine schedule to 0 over
-    ``steps``, cross-entropy loss. The number of steps, not of passes over the data, is fixed,
-    so runs with and without ``extra`` see the same real minibatches in the same order and
-    differ only in the added examples.
-
-    Args:
-        x: training digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1), ``N >= 1``.
-        y: their labels ``(N,) int64`` in ``[0, 10)``.
-        steps: optimizer steps, >= 1.
-        seed: seeds the initial weights, the minibatch order and the augmentation; an integer
-            in ``[0, 2**32 - 1]`` (what :func:`~gan_tutorial.utils.seed_everything` takes).
-        batch_size: real examples per step, >= 1 (smaller if ``N`` is smaller).
-        extra: a function ``(n, generator) -> (images (n, 1, 28, 28), labels (n,))`` giving
-            examples to add to every minibatch, on any device; None adds nothing.
-        lr: Adam's learning rate, > 0.
-        device: where to train.
-
-    Returns:
-        The trained network, in eval mode, on ``device``.
-
-    Raises:
-        ValueError: on bad images (uint8, [0, 255] or [0, 1] pixels too), labels, ``steps``,
-            ``seed``, ``batch_size`` or ``lr``, or an ``extra`` that is not callable.
-    """
-    check_images("x", x, shape=(1, 28, 28), signed=True)
-    y = check_labels("y", y, len(x), NUM_CLASSES)
-    steps = check_int("steps", steps, minimum=1)
-    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
-    if extra is not None and not callable(extra):
-        raise ValueError(f"extra must be a function (n, generator) -> (images, labels) or "
-                         f"None, got {describe(extra)}")
-    batch_size = min(check_int("batch_size", batch_size, minimum=1), len(x))
-    lr = check_number("lr", lr, minimum=0, above=True)
-    seed_everything(seed)
-    model = MNISTEvaluator().to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.empty(0, dtype=torch.int64)
-    for _ in range(steps):
-        if len(order) < batch_size:
-            order = torch.cat([order, torch.randperm(len(x), generator=generator)])
-        index, order = order[:batch_size], order[batch_size:]
-        images = random_affine(x[index], generator).to(device)
-        labels = y[index].to(device)
-        if extra is not None:
-            more_images, more_labels = extra(batch_size, generator)
-            images = torch.cat([images, more_images.to(device)])
-            labels = torch.cat([labels, more_labels.to(device)])
-        loss = F.cross_entropy(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-    return model.eval()
-
-
 #: Offset between the seed of the real examples' random stream and that of the extra examples'
-#: stream in :func:`train_classifier_mixed`: ``seed + 2**32`` never equals another run's seed
+#: stream in :func:`train_classifier`: ``seed + 2**32`` never equals another run's seed
 #: (seeds are below ``2**32``), so the two streams never coincide.
 EXTRA_STREAM_OFFSET = 2**32
 
@@ -240,33 +173,25 @@ def equal_weight_cross_entropy(logits: torch.Tensor, labels: torch.Tensor,
                          f"{describe(logits)}")
     check_labels("labels", labels, len(logits), logits.shape[1])
     n_real = check_int("n_real", n_real, minimum=1, maximum=len(logits))
-    return _summed_cross_entropy(logits, labels, n_real)
-
-
-def _summed_cross_entropy(logits: torch.Tensor, labels: torch.Tensor,
-                          n_real: int) -> torch.Tensor:
-    """:func:`equal_weight_cross_entropy` without its checks (they read the labels: a device
-    sync), for the training loop."""
     return F.cross_entropy(logits, labels, reduction="sum") / n_real
 
 
-def _extra_examples(extra: ExtraBatches, n: int, generator: torch.Generator,
-                    device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` examples of ``extra``, checked (shapes and dtypes only: no device sync) and
-    augmented with :func:`random_affine` from ``generator``."""
+def _checked_extra(extra: ExtraBatches, n: int, generator: torch.Generator
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``extra(n, generator)``, checked (shapes and dtypes only: no device sync)."""
     images, labels = extra(n, generator)
     if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, 1, 28, 28):
         raise ValueError(f"extra(n, generator) must return images of shape ({n}, 1, 28, 28), "
                          f"got {describe(images)}")
     labels = check_labels("the labels of extra(n, generator)", labels, n, NUM_CLASSES,
                           check_range=False)
-    return random_affine(images.to(device), generator), labels.to(device)
+    return images, labels
 
 
-def _check_mixed_arguments(x: object, y: object, steps: object, seed: object, extra: object,
-                           extra_per_batch: object, batch_size: object, lr: object
-                           ) -> tuple[int, int, int, int, float]:
-    """The checks of :func:`train_classifier_mixed`; returns ``(steps, seed, extra_per_batch,
+def _check_training_arguments(x: object, y: object, steps: object, seed: object,
+                              extra: object, extra_per_batch: object, batch_size: object,
+                              lr: object) -> tuple[int, int, int, int, float]:
+    """The checks of :func:`train_classifier`; returns ``(steps, seed, extra_per_batch,
     batch_size, lr)``, ``batch_size`` cut to ``len(x)``."""
     check_images("x", x, shape=(1, 28, 28), signed=True)
     check_labels("y", y, len(x), NUM_CLASSES)  # type: ignore[arg-type]
@@ -281,41 +206,43 @@ def _check_mixed_arguments(x: object, y: object, steps: object, seed: object, ex
                                                                     above=True)
 
 
-def train_classifier_mixed(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
-                           extra: ExtraBatches | None = None, extra_per_batch: int = 0,
-                           batch_size: int = 64, lr: float = 1e-3,
-                           device: torch.device | str = "cpu") -> MNISTEvaluator:
-    """Train a fresh :class:`~gan_tutorial.metrics.MNISTEvaluator` on real examples plus
-    ``extra_per_batch`` extra examples in every minibatch, each example of equal weight.
+def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
+                     extra: ExtraBatches | None = None, extra_per_batch: int = 0,
+                     batch_size: int = 64, lr: float = 1e-3,
+                     device: torch.device | str = "cpu") -> MNISTEvaluator:
+    """Train a fresh :class:`~gan_tutorial.metrics.MNISTEvaluator` for a fixed number of steps,
+    optionally with ``extra_per_batch`` extra examples (e.g. GAN samples) in every minibatch.
 
-    The protocol of the augmentation study that measures the extra examples themselves (not a
-    dilution of the real ones), unlike :func:`train_classifier`:
+    Each step draws ``batch_size`` real examples (a new random permutation after each pass) and
+    applies :func:`random_affine` to them. Adam (lr ``lr``) with a cosine schedule to 0 over
+    ``steps``; the number of steps, not of passes over the data, is fixed. With extra examples
+    (the protocol of the augmentation study, which measures the extra examples themselves and
+    not a dilution of the real ones):
 
-    * **the same real minibatches:** ``batch_size`` real examples per step (a new random
-      permutation after each pass) with :func:`random_affine`, all drawn from a stream seeded
-      with ``seed``; the extra examples come from a second stream (seed
+    * **the same real minibatches:** the real examples and their shifts and rotations come
+      from a stream seeded with ``seed``, the extra examples from a second stream (seed
       ``seed + EXTRA_STREAM_OFFSET``), so every value of ``extra_per_batch`` sees the same real
       minibatches, in the same order, with the same shifts and rotations;
     * **the same augmentation:** the extra examples get :func:`random_affine` too;
     * **equal weight per example:** the loss is :func:`equal_weight_cross_entropy`, the sum
       of the per-example cross-entropies divided by the number of real examples, so each real
-      example weighs what it weighs without extras and each extra weighs as much as a real one.
+      example weighs what it weighs without extras (where this is the ordinary mean
+      cross-entropy) and each extra weighs as much as a real one.
 
-    Adam (lr ``lr``) with a cosine schedule to 0 over ``steps``, as :func:`train_classifier`;
-    with ``extra_per_batch=0`` it trains as :func:`train_classifier` without ``extra`` (the
-    same minibatches, augmentation and initial weights). What still differs between values of
-    ``extra_per_batch``: the dropout masks (global random state, drawn for the whole batch).
+    What still differs between values of ``extra_per_batch``: the dropout masks (global random
+    state, drawn for the whole batch).
 
     Args:
         x: training digits ``(N, 1, 28, 28) float32 in [-1, 1]`` (background at -1), ``N >= 1``.
         y: their labels ``(N,) int64`` in ``[0, 10)``.
         steps: optimizer steps, >= 1.
-        seed: an integer in ``[0, 2**32 - 1]``; seeds the initial weights and both streams.
+        seed: seeds the initial weights and both streams; an integer in ``[0, 2**32 - 1]``
+            (what :func:`~gan_tutorial.utils.seed_everything` takes).
         extra: a function ``(n, generator) -> (images (n, 1, 28, 28) float32 in [-1, 1],
             labels (n,) int64 in [0, 10))`` on any device (e.g.
             :func:`gan_tutorial.experiments.applications.gan_batches`); needed if
             ``extra_per_batch > 0``. Its values are not read (no device sync per step).
-        extra_per_batch: extra examples per minibatch, an integer >= 0.
+        extra_per_batch: extra examples per minibatch, an integer >= 0 (0: real ones only).
         batch_size: real examples per step, >= 1 (smaller if ``N`` is smaller).
         lr: Adam's learning rate, > 0.
         device: where to train.
@@ -324,11 +251,12 @@ def train_classifier_mixed(x: torch.Tensor, y: torch.Tensor, steps: int, seed: i
         The trained network, in eval mode, on ``device``.
 
     Raises:
-        ValueError: on bad images, labels, ``steps``, ``seed``, ``batch_size``, ``lr`` or
-            ``extra_per_batch``; if ``extra_per_batch > 0`` and ``extra`` is not callable; or
-            if ``extra`` returns images or labels of the wrong shape or dtype.
+        ValueError: on bad images (uint8, [0, 255] or [0, 1] pixels too), labels, ``steps``,
+            ``seed``, ``batch_size``, ``lr`` or ``extra_per_batch``; if ``extra_per_batch > 0``
+            and ``extra`` is not callable; or if ``extra`` returns images or labels of the
+            wrong shape or dtype.
     """
-    steps, seed, extra_per_batch, batch_size, lr = _check_mixed_arguments(
+    steps, seed, extra_per_batch, batch_size, lr = _check_training_arguments(
         x, y, steps, seed, extra, extra_per_batch, batch_size, lr)
     seed_everything(seed)
     model = MNISTEvaluator().to(device).train()
@@ -343,11 +271,13 @@ def train_classifier_mixed(x: torch.Tensor, y: torch.Tensor, steps: int, seed: i
         index, order = order[:batch_size], order[batch_size:]
         images = random_affine(x[index], real_stream).to(device)
         labels = y[index].to(device)
-        if extra_per_batch:
-            more_images, more_labels = _extra_examples(extra, extra_per_batch, extra_stream,
-                                                       device)
-            images, labels = torch.cat([images, more_images]), torch.cat([labels, more_labels])
-        loss = _summed_cross_entropy(model(images), labels, batch_size)
+        if extra_per_batch:  # e.g. GAN samples, shifted and rotated like the real digits
+            more_images, more_labels = _checked_extra(extra, extra_per_batch, extra_stream)
+            more_images = random_affine(more_images.to(device), extra_stream)
+            images = torch.cat([images, more_images])
+            labels = torch.cat([labels, more_labels.to(device)])
+        # every example weighs 1 / batch_size, real or extra
+        loss = F.cross_entropy(model(images), labels, reduction="sum") / batch_size
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -12,7 +12,7 @@ from torch import nn
 
 from gan_tutorial.experiments.applications import (
     Settings,
-    augmentation_run,
+    augmentation_shares_run,
     restore,
     train_dcgan,
     train_pix2pix,
@@ -91,13 +91,13 @@ def test_r3_train_dcgan_refuses_zero_steps() -> None:
         train_dcgan(digits(), None, TINY_SETTINGS, 0, "cpu", steps=0)
 
 
-def test_r3_augmentation_run_refuses_counts_the_pool_cannot_serve() -> None:
+def test_r3_augmentation_shares_run_refuses_counts_the_pool_cannot_serve() -> None:
     y = torch.arange(10).repeat(3)  # 3 digits of each class
     pool, test = (digits(30), y), (digits(10, seed=1), torch.arange(10))
     with pytest.raises(ValueError, match="n_real must be a multiple of 10 .*got 15"):
-        augmentation_run(pool, test, 15, TINY_SETTINGS, 0, None, "cpu")
+        augmentation_shares_run(pool, test, 15, TINY_SETTINGS, 0, None, "cpu")
     with pytest.raises(ValueError, match="n_real must be at most 30 .*got 40"):
-        augmentation_run(pool, test, 40, TINY_SETTINGS, 0, None, "cpu")
+        augmentation_shares_run(pool, test, 40, TINY_SETTINGS, 0, None, "cpu")
 
 
 @pytest.mark.parametrize("case", range(4))

@@ -8,9 +8,9 @@ GAN or a classifier; everything else is the *pool* that training sets are drawn 
 
 * :func:`train_dcgan` -- a (conditional) DCGAN with the book's settings.
 * :func:`conditional_accuracy`, :func:`per_class_fid` -- section 1, class-conditional generation.
-* :func:`augmentation_run` -- section 2, classifiers trained with and without GAN samples.
-* :func:`augmentation_shares_run` -- section 2 with equal weight per example, the same shifts
-  and rotations for GAN samples as for real digits, and a sweep of the GAN share.
+* :func:`augmentation_shares_run` -- section 2, classifiers trained with GAN samples making
+  0, 25 or 50 % of every minibatch (equal weight per example, the same shifts and rotations for
+  GAN samples as for real digits).
 * :func:`label_input_run` -- section 1's ablation of how the label enters G: one-hot
   (:class:`~gan_tutorial.models.DCGANGenerator`) or a learned embedding (:class:`EmbeddedLabelG`),
   measured by :func:`conditional_accuracy` and :func:`within_class_distance`.
@@ -34,7 +34,7 @@ from ..anomaly import (
     latent_reconstruction_score,
     nearest_neighbour_score,
 )
-from ..classifier import accuracy, stratified_split, train_classifier, train_classifier_mixed
+from ..classifier import accuracy, stratified_split, train_classifier
 from ..config import TrainConfig
 from ..metrics import (NUM_CLASSES, MNISTEvaluator, classifier_fid, predict_classes,
                        restoration_scores)
@@ -170,7 +170,7 @@ def per_class_fid(G: nn.Module, x_real: torch.Tensor, y_real: torch.Tensor,
 def gan_batches(G: nn.Module
                 ) -> Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]:
     """``extra`` for :func:`gan_tutorial.classifier.train_classifier`: ``n`` fresh samples of
-    the conditional G for uniformly random labels, drawn from the classifier's generator."""
+    the conditional G for uniformly random labels, drawn from the generator it is given."""
     device = next(G.parameters()).device
 
     def extra(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -180,43 +180,6 @@ def gan_batches(G: nn.Module
             return G(z.to(device), labels.to(device)), labels
 
     return extra
-
-
-def augmentation_run(pool: tuple[torch.Tensor, torch.Tensor],
-                     test: tuple[torch.Tensor, torch.Tensor], n_real: int, settings: Settings,
-                     seed: int, evaluator: MNISTEvaluator, device: torch.device | str
-                     ) -> dict[str, float]:
-    """Section 2 for one training-set size and seed.
-
-    Draws ``n_real / 10`` digits per class from the pool (seeded), trains a conditional DCGAN
-    (``settings.cgan_width``, ``settings.cgan_steps``) on exactly those digits, then two
-    classifiers of the evaluator's architecture for the same number of steps on the same real
-    minibatches: one on the real digits alone, one with as many fresh GAN samples added to
-    every minibatch. Both are scored on the held-out test digits.
-
-    Returns:
-        ``{"n_real", "seed", "acc_real", "acc_real_gan", "gan_conditional_accuracy",
-        "seconds"}``; accuracies in [0, 1].
-
-    Raises:
-        ValueError: if ``n_real`` is not a multiple of 10 (the number of classes), is below
-            10, or asks more digits of some class than the pool holds; or on bad pool labels.
-    """
-    start = time.perf_counter()
-    n_real = _check_n_real(n_real, pool[1])
-    chosen, _ = stratified_split(pool[1], n_real // NUM_CLASSES, seed)
-    x, y = pool[0][chosen], pool[1][chosen]
-    G, _, _ = train_dcgan(x, y, replace(settings, width=settings.cgan_width), seed, device,
-                          steps=settings.cgan_steps)
-    cond_acc, _ = conditional_accuracy(G, evaluator, 1_000, seed)
-    real_only = train_classifier(x, y, settings.classifier_steps, seed,
-                                 batch_size=settings.batch_size, device=device)
-    with_gan = train_classifier(x, y, settings.classifier_steps, seed,
-                                batch_size=settings.batch_size, extra=gan_batches(G),
-                                device=device)
-    return {"n_real": n_real, "seed": seed, "acc_real": accuracy(real_only, *test),
-            "acc_real_gan": accuracy(with_gan, *test), "gan_conditional_accuracy": cond_acc,
-            "seconds": time.perf_counter() - start}
 
 
 def _check_n_real(n_real: object, y_pool: torch.Tensor) -> int:
@@ -408,20 +371,18 @@ def augmentation_shares_run(pool: tuple[torch.Tensor, torch.Tensor],
     """Section 2 for one training-set size and seed, measuring the GAN samples themselves.
 
     Draws ``n_real / 10`` digits per class from the pool (seeded) and trains the conditional
-    DCGAN on exactly those digits once, as :func:`augmentation_run` does (the same GAN for the
-    same ``n_real`` and seed; Mirza & Osindero 2014 conditioning, section 1's settings). Then
-    one classifier of the evaluator's architecture per GAN share, with
-    :func:`~gan_tutorial.classifier.train_classifier_mixed` for ``settings.classifier_steps``
-    steps (Adam 1e-3, cosine schedule, as :func:`augmentation_run`): every minibatch holds
+    DCGAN on exactly those digits once (Mirza & Osindero 2014 conditioning, section 1's
+    settings: ``settings.cgan_width``, ``settings.cgan_steps``). Then one classifier of the
+    evaluator's architecture per GAN share, with :func:`~gan_tutorial.classifier.train_classifier`
+    for ``settings.classifier_steps`` steps (Adam 1e-3, cosine schedule): every minibatch holds
     ``settings.batch_size`` real digits -- the same minibatches in the same order, with the
     same random shifts and rotations, for every share -- plus :func:`gan_per_batch` fresh GAN
     samples for uniformly random labels (:func:`gan_batches`), which get the same kind of
     random shifts and rotations (:func:`~gan_tutorial.classifier.random_affine`). **Equal
     weight per example:** the loss is the sum of the per-example cross-entropies divided by the
     number of real digits, so each real digit weighs exactly what it weighs in the real-only
-    arm (share 0) and each GAN sample as much as a real digit. (:func:`augmentation_run`
-    averages over real and GAN samples together, which halves the real digits' weight, and
-    leaves the GAN samples unaugmented.) Each classifier is scored on the test digits.
+    arm (share 0) and each GAN sample as much as a real digit. Each classifier is scored on
+    the test digits.
 
     Args:
         pool, test: ``(images (N, 1, 28, 28) float32 in [-1, 1], labels (N,) int64)`` from
@@ -443,8 +404,9 @@ def augmentation_shares_run(pool: tuple[torch.Tensor, torch.Tensor],
         rows), ``seconds`` trained and scored that share's classifier.
 
     Raises:
-        ValueError: as :func:`augmentation_run`, or if ``shares`` are not distinct numbers in
-            ``[0, 1)``.
+        ValueError: if ``n_real`` is not a multiple of 10 (the number of classes), is below 10
+            or asks more digits of some class than the pool holds; on bad pool labels; or if
+            ``shares`` are not distinct numbers in ``[0, 1)``.
     """
     start = time.perf_counter()
     n_real, shares = _check_n_real(n_real, pool[1]), _check_shares(shares)
@@ -458,8 +420,8 @@ def augmentation_shares_run(pool: tuple[torch.Tensor, torch.Tensor],
     for share in shares:
         start = time.perf_counter()
         k = gan_per_batch(share, settings.batch_size)
-        model = train_classifier_mixed(x, y, settings.classifier_steps, seed, gan_batches(G), k,
-                                       batch_size=settings.batch_size, device=device)
+        model = train_classifier(x, y, settings.classifier_steps, seed, gan_batches(G), k,
+                                 batch_size=settings.batch_size, device=device)
         rows.append({"n_real": n_real, "seed": seed, "share": share, "gan_per_batch": k,
                      "accuracy": accuracy(model, *test), "gan_conditional_accuracy": cond_acc,
                      "gan_seconds": gan_seconds, "seconds": time.perf_counter() - start})
@@ -476,9 +438,10 @@ class EmbeddedLabelG(nn.Module):
     with ``latent_dim + embed_dim`` inputs. The common tutorial alternative to Mirza &
     Osindero's (2014, Section 4.1) one-hot label, which the package's conditional
     ``DCGANGenerator`` uses. The embedding is drawn N(0, 1) (PyTorch's default, ``init_std=1``)
-    or, for another ``init_std``, drawn again N(0, init_std^2) (the chapter's exercise 5);
-    :func:`~gan_tutorial.models.init_dcgan_weights` leaves it alone. The embedding is built
-    before the body, as in the chapter, so the same seed gives the chapter's network.
+    or, for another ``init_std``, drawn again N(0, init_std^2) (section 1's small-init
+    variant); :func:`~gan_tutorial.models.init_dcgan_weights` leaves it alone. The embedding is
+    built before the body, so the same seed gives the same network for every ``init_std``
+    until the embedding is drawn again.
 
     Args:
         width: channels of the body's last hidden feature map, >= 1.
