@@ -51,10 +51,9 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 import torch
 from common import (
-    append_rows, available_device, existing_file, names, positive_int, process_pool,
+    append_rows, available_device, done_keys, existing_file, names, positive_int, process_pool,
     record_provenance, refuse_replacing,
 )
 
@@ -82,9 +81,9 @@ SHARE_SEEDS = (0, 1, 2, 3, 4)
 SECTIONS = ("conditional", "pix2pix", "anomaly", "augmentation-shares", "label-input",
             "anomaly-500")
 #: The resumable sections: the columns that identify one task in the section's CSV.
-TASK_KEYS = {"augmentation-shares": ("n_real", "seed"),
-             "label-input": ("variant", "seed", "steps"),
-             "anomaly-500": ("anomaly_class", "seed", "anogan_steps")}
+TASK_KEYS = {"augmentation-shares": {"n_real": int, "seed": int},
+             "label-input": {"variant": str, "seed": int, "steps": int},
+             "anomaly-500": {"anomaly_class": int, "seed": int, "anogan_steps": int}}
 SIZES = (100, 500, 1_000)
 #: How often the conditional DCGANs of section 1 are measured during training.
 CONDITIONAL_CHECKS = 6
@@ -153,16 +152,6 @@ def task_key(kind: str, arg: object, seed: int, settings: Settings) -> tuple:
     return (int(arg), seed, settings.anogan_steps)
 
 
-def done_keys(path: Path, kind: str) -> set[tuple]:
-    """The keys (:data:`TASK_KEYS`) of the tasks already in the CSV at ``path``."""
-    if not path.is_file() or path.stat().st_size == 0:
-        return set()
-    table = pd.read_csv(path)
-    columns = [table[name].astype(str if name == "variant" else int)
-               for name in TASK_KEYS[kind]]
-    return set(zip(*columns))
-
-
 def job(task: tuple) -> tuple[str, list[dict]]:
     """Run one task in a worker process; return ``(csv name, rows)``."""
     kind, arg, seed, settings, device, out = task
@@ -189,7 +178,8 @@ def new_tasks(settings: Settings, seeds: tuple, sizes: tuple, classes: range, de
     tasks = [("augmentation-shares", n, s, settings) for s in share_seeds for n in sizes]
     tasks += [("label-input", v, s, settings) for s in seeds for v in LABEL_INPUTS]
     tasks += [("anomaly-500", c, s, settings_500) for s in seeds for c in classes]
-    done = {kind: done_keys(csv_path(out, kind), kind) for kind in TASK_KEYS}
+    done = {kind: done_keys(csv_path(out, kind), columns)
+            for kind, columns in TASK_KEYS.items()}
     todo, skipped = [], []
     for kind, arg, seed, task_settings in tasks:
         finished = task_key(kind, arg, seed, task_settings) in done[kind]

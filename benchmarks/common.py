@@ -48,6 +48,16 @@ def append_rows(path: Path, rows: Sequence[dict[str, Any]],
     frame.to_csv(path, mode="a", header=new, index=False, float_format="%.6g")
 
 
+def done_keys(path: Path, columns: dict[str, type]) -> set[tuple]:
+    """The keys of the runs already in the CSV file ``path``, so that a resumable benchmark
+    skips them: one tuple per row of the values of ``columns``, each cast with its type
+    (e.g. ``{"method": str, "seed": int}``); empty if the file is missing or empty."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return set()
+    table = pd.read_csv(path, usecols=list(columns))
+    return set(zip(*(table[name].astype(kind) for name, kind in columns.items())))
+
+
 # --- the command lines: argparse types that refuse bad values (exit 2 with the usage line) ----
 
 #: The folders whose files the repository ships: the book's results and the package's weights.

@@ -25,10 +25,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import torch
 from common import (
-    append_rows, available_device, existing_file, positive_int, process_pool, record_provenance,
+    append_rows, available_device, done_keys, existing_file, positive_int, process_pool,
+    record_provenance,
 )
 
 from gan_tutorial import metrics
@@ -93,14 +93,6 @@ def run(task: tuple[str, int, int]) -> dict[str, Any]:
     return row
 
 
-def done_tasks(path: Path) -> set[tuple[str, int, int]]:
-    """The (model, images, seed) of the runs already in the CSV at ``path``."""
-    if not path.is_file():
-        return set()
-    table = pd.read_csv(path)
-    return set(zip(table["model"], table["images"].astype(int), table["seed"].astype(int)))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("book/results"))
@@ -118,7 +110,7 @@ def main() -> int:
                                                                                 N_EVAL)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / CSV
-    done = done_tasks(path)
+    done = done_keys(path, {"model": str, "images": int, "seed": int})
     tasks = [(name, images, seed) for images in sorted(budgets, reverse=True)
              for seed in seeds for name in BATCH if (name, images, seed) not in done]
     print(f"{len(tasks)} runs to do ({len(done)} already in {path}) on "

@@ -67,8 +67,8 @@ from typing import Any
 import pandas as pd
 import torch
 from common import (
-    append_rows, available_device, existing_file, float_range, int_range, non_negative_int,
-    positive_int, process_pool, record_provenance, refuse_replacing,
+    append_rows, available_device, done_keys, existing_file, float_range, int_range,
+    non_negative_int, positive_int, process_pool, record_provenance, refuse_replacing,
 )
 
 from gan_tutorial import metrics
@@ -422,7 +422,7 @@ class ControlsWriter(Writer):
 
     def done(self) -> set[tuple[str, int]]:
         """The (method, seed) pairs of the final CSV: runs that finished (diverged or not)."""
-        return set(_pairs(self.path("final")))
+        return done_keys(self.path("final"), {"method": str, "seed": int})
 
     def drop_unfinished_curves(self) -> int:
         """Remove the curve rows of runs without a final row (a run cut between its two
@@ -438,14 +438,6 @@ class ControlsWriter(Writer):
             curves[keep].to_csv(partial, index=False, float_format="%.6g")
             os.replace(partial, path)
         return dropped
-
-
-def _pairs(path: Path) -> list[tuple[str, int]]:
-    """The (method, seed) pairs of the CSV ``path`` (none if it is missing or empty)."""
-    if not path.is_file() or path.stat().st_size == 0:
-        return []
-    frame = pd.read_csv(path, usecols=["method", "seed"])
-    return [(str(method), int(seed)) for method, seed in zip(frame.method, frame.seed)]
 
 
 def run_phase(pool, jobs: list[Job], writer: Writer, started: float,

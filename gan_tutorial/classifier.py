@@ -241,7 +241,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
         extra: a function ``(n, generator) -> (images (n, 1, 28, 28) float32 in [-1, 1],
             labels (n,) int64 in [0, 10))`` on any device (e.g.
             :func:`gan_tutorial.experiments.applications.gan_batches`); needed if
-            ``extra_per_batch > 0``. Its values are not read (no device sync per step).
+            ``extra_per_batch > 0``.
         extra_per_batch: extra examples per minibatch, an integer >= 0 (0: real ones only).
         batch_size: real examples per step, >= 1 (smaller if ``N`` is smaller).
         lr: Adam's learning rate, > 0.
@@ -276,8 +276,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, steps: int, seed: int,
             more_images = random_affine(more_images.to(device), extra_stream)
             images = torch.cat([images, more_images])
             labels = torch.cat([labels, more_labels.to(device)])
-        # every example weighs 1 / batch_size, real or extra
-        loss = F.cross_entropy(model(images), labels, reduction="sum") / batch_size
+        loss = equal_weight_cross_entropy(model(images), labels, n_real=batch_size)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -42,9 +42,9 @@ from .validation import (
     IMAGE_RANGE_TOLERANCE,
     check_finite,
     check_images,
-    shape_differences,
     check_labels,
     describe,
+    shape_differences,
 )
 
 DEFAULT_CONFIG = TrainConfig()  # frozen, so one shared default is safe

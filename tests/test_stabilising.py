@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import load_benchmark
 from gan_tutorial.config import PRESETS, TrainConfig
 from gan_tutorial.losses import (
     LOSSES,
@@ -277,28 +278,8 @@ def test_grid_heatmap_writes_each_value_and_skips_nan() -> None:
 
 # --- benchmarks/stabilising.py --controls: the recipe's parts on fresh seeds --------------------
 
-def _benchmark():
-    """benchmarks/stabilising.py as a module (it imports ``common`` from its folder)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parents[1] / "benchmarks"
-    sys.path.insert(0, str(folder))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_stabilising",
-                                                      folder / "stabilising.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclasses look their module up while built
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(folder))
-        sys.modules.pop("bench_stabilising", None)
-    return module
-
-
 def test_controls_change_one_part_of_the_recipe_at_a_time() -> None:
-    bench = _benchmark()
+    bench = load_benchmark("stabilising")
     bench._WORKER["budget"] = 192_000
     try:
         def config(name: str):
@@ -327,7 +308,7 @@ def test_controls_change_one_part_of_the_recipe_at_a_time() -> None:
 
 
 def test_control_jobs_skip_the_finished_runs_and_save_one_generator() -> None:
-    bench = _benchmark()
+    bench = load_benchmark("stabilising")
     seeds = bench.CONTROL_SEEDS
     assert seeds == (10, 11, 12, 13, 14) and not set(seeds) & {0, 1}
     jobs = bench.control_jobs(seeds, seeds[:3], set())
@@ -342,7 +323,7 @@ def test_control_jobs_skip_the_finished_runs_and_save_one_generator() -> None:
 
 
 def test_controls_writer_appends_resumes_and_keeps_its_rows(tmp_path) -> None:
-    bench = _benchmark()
+    bench = load_benchmark("stabilising")
     writer = bench.ControlsWriter(tmp_path)
     assert writer.done() == set() and writer.drop_unfinished_curves() == 0
     assert not list(tmp_path.iterdir())  # nothing written before a run finishes

@@ -114,14 +114,19 @@ def data_split(x: torch.Tensor, y: torch.Tensor, test_per_class: int = 100, seed
 
 def train_dcgan(x: torch.Tensor, y: torch.Tensor | None, settings: Settings, seed: int,
                 device: torch.device | str, steps: int | None = None, progress: bool = False,
-                checkpoint_dir: str | None = None) -> tuple[nn.Module, nn.Module, History]:
+                checkpoint_dir: str | None = None,
+                make_G: Callable[[], nn.Module] | None = None
+                ) -> tuple[nn.Module, nn.Module, History]:
     """A DCGAN (conditional on ``y`` if given, with a projection D) trained with
     :func:`~gan_tutorial.runner.fit`.
 
     DCGAN settings (Radford et al. 2015): N(0, 0.02) initialisation, Adam lr 2e-4, beta1 0.5,
     non-saturating loss, one D step per G step; ``settings.width`` and ``batch_size``.
     ``steps=None`` trains ``settings.gan_steps`` generator updates; an explicit ``steps``
-    must be an integer >= 1 (0 is refused, not read as "use the settings").
+    must be an integer >= 1 (0 is refused, not read as "use the settings"). ``make_G()``, if
+    given, builds another generator in place of the DCGAN generator (e.g. one whose label
+    enters as an embedding: :func:`label_input_generator`), right after seeding, so that D
+    and the initialisation draw the same random numbers as for the DCGAN generator.
 
     Returns:
         ``(G, D, history)``, the networks on ``device``.
@@ -133,7 +138,8 @@ def train_dcgan(x: torch.Tensor, y: torch.Tensor | None, settings: Settings, see
     steps = settings.gan_steps if steps is None else check_int("steps", steps, minimum=1)
     num_classes = None if y is None else NUM_CLASSES
     seed_everything(seed)
-    G = DCGANGenerator(settings.latent_dim, width=settings.width, num_classes=num_classes)
+    G = (make_G() if make_G is not None else
+         DCGANGenerator(settings.latent_dim, width=settings.width, num_classes=num_classes))
     D = DCGANDiscriminator(width=settings.width, num_classes=num_classes)
     G.apply(init_dcgan_weights)
     D.apply(init_dcgan_weights)
@@ -534,27 +540,17 @@ def within_class_distance(images: torch.Tensor, labels: torch.Tensor,
 
 def train_label_input(variant: str, x: torch.Tensor, y: torch.Tensor, settings: Settings,
                       seed: int, device: torch.device | str) -> tuple[nn.Module, History]:
-    """Train :func:`label_input_generator`'s G against section 1's projection D with
-    :func:`~gan_tutorial.runner.fit`, ``settings.cgan_steps`` steps.
-
-    The settings of :func:`train_dcgan` (DCGAN initialisation, Adam 2e-4, beta1 0.5,
-    non-saturating loss, ``settings.batch_size``); for ``"one-hot"`` it is
-    ``train_dcgan(x, y, replace(settings, width=settings.cgan_width), seed, device,
-    steps=settings.cgan_steps)``, the same network.
+    """Train :func:`label_input_generator`'s G against section 1's projection D:
+    :func:`train_dcgan` at width ``settings.cgan_width`` for ``settings.cgan_steps`` steps (for
+    ``"one-hot"``, exactly section 1's conditional DCGAN).
 
     Raises:
         ValueError: if ``variant`` is unknown, ``seed`` out of range, or as ``fit`` on bad data.
     """
-    seed_everything(seed)
-    G = label_input_generator(variant, settings)
-    D = DCGANDiscriminator(width=settings.cgan_width, num_classes=NUM_CLASSES)
-    G.apply(init_dcgan_weights)
-    D.apply(init_dcgan_weights)
-    config = TrainConfig(steps=settings.cgan_steps, batch_size=settings.batch_size,
-                         latent_dim=settings.latent_dim, snapshot_every=0, log_every=50,
-                         seed=seed)
-    return G, fit(G, D, (x, y), config, device=device, progress=False)
-
+    G, _, history = train_dcgan(x, y, replace(settings, width=settings.cgan_width), seed, device,
+                                steps=settings.cgan_steps,
+                                make_G=lambda: label_input_generator(variant, settings))
+    return G, history
 
 def label_input_run(pool: tuple[torch.Tensor, torch.Tensor], variant: str, settings: Settings,
                     seed: int, evaluator: MNISTEvaluator, device: torch.device | str
