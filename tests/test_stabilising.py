@@ -9,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import load_benchmark
 from gan_tutorial.config import PRESETS, TrainConfig
 from gan_tutorial.losses import (
     LOSSES,
@@ -278,7 +277,7 @@ def test_grid_heatmap_writes_each_value_and_skips_nan() -> None:
 
 # --- benchmarks/stabilising.py --controls: the recipe's parts on fresh seeds --------------------
 
-def test_controls_change_one_part_of_the_recipe_at_a_time() -> None:
+def test_controls_change_one_part_of_the_recipe_at_a_time(load_benchmark) -> None:
     bench = load_benchmark("stabilising")
     bench._WORKER["budget"] = 192_000
     try:
@@ -307,7 +306,7 @@ def test_controls_change_one_part_of_the_recipe_at_a_time() -> None:
         bench._WORKER.clear()
 
 
-def test_control_jobs_skip_the_finished_runs_and_save_one_generator() -> None:
+def test_control_jobs_skip_the_finished_runs_and_save_one_generator(load_benchmark) -> None:
     bench = load_benchmark("stabilising")
     seeds = bench.CONTROL_SEEDS
     assert seeds == (10, 11, 12, 13, 14) and not set(seeds) & {0, 1}
@@ -322,7 +321,7 @@ def test_control_jobs_skip_the_finished_runs_and_save_one_generator() -> None:
     assert not any(j.save_g for j in left)
 
 
-def test_controls_writer_appends_resumes_and_keeps_its_rows(tmp_path) -> None:
+def test_controls_writer_appends_resumes_and_keeps_its_rows(tmp_path, load_benchmark) -> None:
     bench = load_benchmark("stabilising")
     writer = bench.ControlsWriter(tmp_path)
     assert writer.done() == set() and writer.drop_unfinished_curves() == 0
