@@ -355,7 +355,7 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(check_int("n_in", n_in, minimum=1), n_out * pieces)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x).unflatten(-1, (self.n_out, self.pieces)).amax(-1)
+        return self.linear(x).unflatten(-1, (self.n_out, self.pieces)).max(-1).values
 
 
 class BatchNormPointGenerator(nn.Module):

@@ -13,6 +13,9 @@ from gan_tutorial.experiments.mode_collapse import (
     DATASETS,
     METHODS,
     PAPER,
+    STUDY_METHODS,
+    STUDY_PROTOCOL,
+    STUDY_SEARCH,
     Method,
     Protocol,
     Run,
@@ -21,12 +24,14 @@ from gan_tutorial.experiments.mode_collapse import (
     _g_loss,
     _networks,
     StackedOptimizer,
+    last_quarter_change,
     mode_coverage_2d,
     run_method,
     run_plan,
     run_protocol,
     search_space,
     summarize,
+    train_stacked_runs,
     tuned,
 )
 from gan_tutorial.losses import discriminator_loss, get_loss, gradient_penalty
@@ -242,24 +247,24 @@ PACGAN_TINY = Protocol(steps=3, batch_size=8, g_hidden=(8, 8), d_hidden=(8,), n_
 
 @pytest.mark.parametrize("kind", ["adam", "rmsprop"])
 def test_the_stacked_optimizer_is_torch_s_optimizer_row_by_row(kind: str) -> None:
-    lrs, betas = [1e-2, 3e-3, 1e-3], [(0.0, 0.99), (0.5, 0.9), (0.0, 0.999)]
+    # rows 0 and 3 share a setting (one fused call), the others have their own
+    lrs, betas = [1e-2, 3e-3, 1e-3, 1e-2], [(0.0, 0.99), (0.5, 0.9), (0.0, 0.999), (0.0, 0.99)]
     if kind == "adam":
         betas[2] = (0.8, 0.999)
-    start = torch.randn(3, 5, generator=torch.Generator().manual_seed(0))
+    start = torch.randn(4, 5, generator=torch.Generator().manual_seed(0))
     flat = start.clone().requires_grad_(True)
     stacked = StackedOptimizer(flat, lrs, betas, kind)
-    rows = [start[s].clone().requires_grad_(True) for s in range(3)]
+    rows = [start[s].clone().requires_grad_(True) for s in range(4)]
     alone = [torch.optim.Adam([rows[s]], lr=lrs[s], betas=betas[s]) if kind == "adam"
              else torch.optim.RMSprop([rows[s]], lr=lrs[s], alpha=betas[s][1])
-             for s in range(3)]
+             for s in range(4)]
     for step in range(4):
-        grad = torch.randn(3, 5, generator=torch.Generator().manual_seed(step + 1))
-        flat.grad = grad.clone()
-        stacked.step()
-        for s in range(3):
+        grad = torch.randn(4, 5, generator=torch.Generator().manual_seed(step + 1))
+        stacked.step(grad.clone())
+        for s in range(4):
             rows[s].grad = grad[s].clone()
             alone[s].step()
-    for s in range(3):
+    for s in range(4):
         assert torch.allclose(flat[s], rows[s], rtol=1e-5, atol=1e-7), s
     assert not torch.allclose(flat, start)
 
@@ -267,8 +272,7 @@ def test_the_stacked_optimizer_is_torch_s_optimizer_row_by_row(kind: str) -> Non
 def test_the_linear_decay_scales_every_learning_rate() -> None:
     flat = torch.zeros(2, 3, requires_grad=True)
     optimizer = StackedOptimizer(flat, [1e-2, 1e-3], [(0.0, 0.9)] * 2, "adam")
-    flat.grad = torch.ones(2, 3)
-    optimizer.step(scale=0.5)  # Adam's first step moves by lr * scale
+    optimizer.step(torch.ones(2, 3), scale=0.5)  # Adam's first step moves by lr * scale
     assert torch.allclose(flat.detach(), torch.tensor([[-5e-3] * 3, [-5e-4] * 3]), rtol=1e-4)
 
 
@@ -415,3 +419,81 @@ def test_batchnorm_generator_normalises_with_the_batch_it_is_given() -> None:
 def test_bad_study_settings_are_rejected(make, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# --- the equal-steps study -------------------------------------------------------------------
+
+def test_one_stacked_step_is_algorithm_1_with_the_d_step_s_fakes_reused() -> None:
+    """Two runs of ``train_stacked_runs`` for one step against a hand-written step of each run
+    alone with ``torch.optim.Adam``: D's step on the reals and ``G(z)``, then G's step on
+    ``D(G(z))`` with the updated D and the *same* fakes. The minibatch indices and latents are
+    drawn as the stacked loop draws them (indices, then latents, from one generator)."""
+    method, S, B = Method("ns", lr=1e-2, betas=(0.5, 0.99)), 2, TINY.batch_size
+    protocol = dataclasses.replace(TINY, steps=1, decay=False)
+    data = torch.randn(S, protocol.n_train, 2, generator=torch.Generator().manual_seed(3))
+    G_alone, D_alone = [], []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        G_s, D_s = _networks(method, protocol)
+        G_alone.append(G_s)
+        D_alone.append(D_s)
+    G, _ = train_stacked_runs(method, protocol, data, [0, 1], [(method.lr, method.betas)] * S,
+                              torch.Generator().manual_seed(9), False, lambda *_: None)
+    rng = torch.Generator().manual_seed(9)
+    index = torch.randint(protocol.n_train, (S, B), generator=rng)
+    z = torch.randn(S, B, protocol.latent_dim, generator=rng)
+    loss = get_loss("nonsaturating")
+    for s in range(S):
+        G_s, D_s = G_alone[s], D_alone[s]
+        opt_g = torch.optim.Adam(G_s.parameters(), lr=method.lr, betas=method.betas)
+        opt_d = torch.optim.Adam(D_s.parameters(), lr=method.lr, betas=method.betas)
+        fake = G_s(z[s])
+        loss.d_loss(D_s(data[s, index[s]]), D_s(fake.detach())).backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        loss.g_loss(D_s(fake)).backward()
+        opt_g.step()
+        stacked = G.unflatten(G.flat.detach())
+        for name, p in G_s.named_parameters():
+            assert torch.allclose(stacked[name][s], p, rtol=1e-5, atol=1e-6), name
+
+
+def test_the_study_trains_seven_methods_on_one_protocol_with_adam() -> None:
+    names = [m.name for m in STUDY_METHODS]
+    assert names == ["GAN", "GAN (saturating)", "PacGAN2", "PacGAN3", "PacGAN4", "WGAN-GP",
+                     "GAN + R1"]
+    assert all(m.optimizer == "adam" for m in STUDY_METHODS)
+    wgan = STUDY_METHODS[5]
+    assert (wgan.lambda_gp, wgan.d_steps, wgan.betas[1]) == (10.0, 5, 0.9)
+    assert [m.pack for m in STUDY_METHODS[2:5]] == [2, 3, 4]
+    assert STUDY_PROTOCOL.steps == 6_000 and STUDY_PROTOCOL.decay is False
+    assert STUDY_PROTOCOL.checkpoints[-1] == 5_700 and 4_500 in STUDY_PROTOCOL.checkpoints
+    assert len(STUDY_SEARCH) == 4
+    assert all(1e-4 <= lr <= 10 ** -2.5 and 0 <= b1 <= 0.9 for lr, b1 in STUDY_SEARCH)
+
+
+def test_search_space_draws_learning_rates_in_the_range_given() -> None:
+    space = search_space(50, seed=3, lr_range=(1e-3, 1e-2))
+    assert all(1e-3 <= lr <= 1e-2 for lr, _ in space)
+    assert search_space(1, seed=0, lr_range=(2e-4, 2e-4)) == [(2e-4, search_space(1)[0][1])]
+    for bad in [(1e-2, 1e-3), (0.0, 1e-3), (1e-3,), "1e-3", (1e-3, float("nan"))]:
+        with pytest.raises(ValueError, match="lr_range"):
+            search_space(2, lr_range=bad)
+
+
+def test_last_quarter_change_is_the_mean_change_against_the_final_standard_error() -> None:
+    # final 8, 6, 7: mean 7, sd 1, s.e. 1 / sqrt(3); changes 1, -1, 1: mean 1/3
+    out = last_quarter_change([7, 7, 6], [8, 6, 7])
+    assert out["change"] == pytest.approx(1 / 3)
+    assert out["se"] == pytest.approx(1 / math.sqrt(3))
+    assert out["converged"] == 1
+    rising = last_quarter_change([10, 11, 12], [20, 21, 22])  # +10 each, s.e. 0.577
+    assert rising["change"] == pytest.approx(10) and rising["converged"] == 0
+    assert last_quarter_change([8, 8], [8, 8])["converged"] == 1  # no change, no spread
+
+
+@pytest.mark.parametrize("first, last", [([], []), ([1, 2], [1]), ([1.0], [float("nan")]),
+                                         ("12", "12"), (None, [1])])
+def test_last_quarter_change_refuses_bad_input(first, last) -> None:
+    with pytest.raises(ValueError):
+        last_quarter_change(first, last)

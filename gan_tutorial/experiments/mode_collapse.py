@@ -18,9 +18,10 @@ what it would be alone (tested, penalties included).
 
 :func:`train_stacked_runs` is the package's one GAN loop beside
 :func:`gan_tutorial.train.training_loop` (pix2pix apart): its stacked G and D are
-``torch.func`` functions of one flat tensor rather than modules, and the G step draws fresh
-latents (as Algorithm 1 does) where ``training_loop`` reuses the D step's fakes. The stored
-results of the study were made by it.
+``torch.func`` functions of one flat tensor rather than modules. Like ``training_loop``, its G
+step reuses the fakes of the last D step (made with autograd on, used detached by D), and each
+player's gradient is taken with ``torch.autograd.grad`` for its own parameters only, so the G
+step does not compute D's weight gradients. The stored results of the study were made by it.
 """
 
 from __future__ import annotations
@@ -270,6 +271,28 @@ PAPER: dict[str, tuple[Method, Protocol]] = {
 }
 
 
+#: The study of the chapter: every method trains the same networks for the same number of G
+#: steps, with Adam. G and D are 3 x 128 ReLU MLPs (``PointGenerator``, ``PointDiscriminator``,
+#: PyTorch's default initialisation), batch 100, z ~ N(0, I_2), 100,000 training points, a
+#: constant learning rate, 6,000 G steps, scored every 300 steps (the curves that measure
+#: convergence). Sized so that the whole study, search included, trains in about an hour on
+#: a 2-core CPU (``benchmarks/mode_collapse_study.py``).
+STUDY_PROTOCOL = Protocol(steps=6_000, g_hidden=(128,) * 3, d_hidden=(128,) * 3,
+                          networks="relu-mlp", decay=False,
+                          checkpoints=tuple(range(300, 6_000, 300)))
+#: The study's seven methods, each with its paper's fixed settings; their learning rate and
+#: beta1 come from :data:`STUDY_SEARCH` (below) (beta2 stays as below: 0.999, and 0.9 for WGAN-GP as
+#: Gulrajani et al. 2017, Algorithm 1). WGAN-GP: lambda = 10, n_critic = 5 (ibid.). R1:
+#: gamma = 0.1 (not tuned; Mescheder et al. 2018 use 10 on images).
+STUDY_METHODS: tuple[Method, ...] = (
+    Method("GAN"),
+    Method("GAN (saturating)", loss="saturating"),
+    Method("PacGAN2", pack=2),
+    Method("PacGAN3", pack=3),
+    Method("PacGAN4", pack=4),
+    Method("WGAN-GP", loss="wasserstein-gp", d_steps=5, lambda_gp=10.0, betas=(0.5, 0.9)),
+    Method("GAN + R1", r1_gamma=0.1),
+)
 #: PacGAN's Table 1 (Lin et al. 2018, 10 trials, mean and s.e.), keyed by (dataset, method),
 #: values (modes, modes s.e., HQ %, HQ s.e., reverse KL, KL s.e.).
 PACGAN_TABLE1: dict[tuple[str, str], tuple[float, ...]] = {
@@ -286,11 +309,12 @@ PACGAN_TABLE1: dict[tuple[str, str], tuple[float, ...]] = {
 }
 
 
-def search_space(n: int = 6, seed: int = 0) -> list[tuple[float, float]]:
-    """Protocol 2's random search: ``n`` settings (lr, beta1), the same for every method.
+def search_space(n: int = 6, seed: int = 0,
+                 lr_range: tuple[float, float] = (1e-5, 1e-2)) -> list[tuple[float, float]]:
+    """A random search's ``n`` settings (lr, beta1), the same for every method.
 
     Lucic et al. 2018 ("Are GANs created equal?") compare GANs at an equal search budget. Here
-    each setting draws ``lr`` log-uniformly from [1e-5, 1e-2] and ``beta1`` uniformly from
+    each setting draws ``lr`` log-uniformly from ``lr_range`` and ``beta1`` uniformly from
     [0, 0.9], from a generator seeded with ``seed``; every method gets these very settings
     (Adam, its own beta2, networks and steps).
 
@@ -298,13 +322,26 @@ def search_space(n: int = 6, seed: int = 0) -> list[tuple[float, float]]:
         ``n`` pairs ``(lr, beta1)``, rounded to 3 significant digits and 2 decimals.
 
     Raises:
-        ValueError: if ``n`` is not an integer >= 1 or ``seed`` not an integer in
-            ``[0, 2**63)``.
+        ValueError: if ``n`` is not an integer >= 1, ``seed`` not an integer in
+            ``[0, 2**63)``, or ``lr_range`` not two numbers ``0 < low <= high``.
     """
     n = check_int("n", n, minimum=1)
     rng = torch.Generator().manual_seed(check_seed("seed", seed))
+    if not isinstance(lr_range, (tuple, list)) or len(lr_range) != 2:
+        raise ValueError(f"lr_range must be two numbers 0 < low <= high, "
+                         f"got {describe(lr_range)}")
+    low, high = (math.log10(check_number("lr_range", lr, minimum=0, above=True))
+                 for lr in lr_range)
+    if low > high:
+        raise ValueError(f"lr_range must be two numbers 0 < low <= high, got {lr_range}")
     u = torch.rand(n, 2, generator=rng, dtype=torch.float64)
-    return [(float(f"{10 ** (-5 + 3 * a):.3g}"), round(0.9 * b, 2)) for a, b in u.tolist()]
+    return [(float(f"{10 ** (low + (high - low) * a):.3g}"), round(0.9 * b, 2))
+            for a, b in u.tolist()]
+
+
+#: The study's equal search: four (lr, beta1) settings, lr log-uniform in [1e-4, 10^-2.5],
+#: beta1 uniform in [0, 0.9], drawn once (seed 0) and tried by every method on its tuning seeds.
+STUDY_SEARCH: list[tuple[float, float]] = search_space(4, seed=0, lr_range=(1e-4, 10 ** -2.5))
 
 
 def tuned(method: Method, lr: float, beta1: float) -> Method:
@@ -370,35 +407,43 @@ class StackedModels:
 class StackedOptimizer:
     """Adam or RMSProp on ``flat (S, P)`` with one learning rate and betas per run.
 
-    The update of each row is PyTorch's ``Adam`` (eps 1e-8, bias-corrected moments) or
-    ``RMSprop`` (eps 1e-8, no momentum, not centred) with that row's settings (tested
-    against them). ``scale`` multiplies every learning rate (the linear decay).
+    Adam is PyTorch's fused kernel (``torch._fused_adam_``: eps 1e-8, bias-corrected moments,
+    one pass over the parameters), called once per distinct ``(lr, betas)`` on the rows that
+    share them: each row ``flat[s]`` is exactly what ``torch.optim.Adam(fused=True)`` would give
+    that run alone (tested against ``torch.optim.Adam``). RMSProp (eps 1e-8, no momentum, not
+    centred) is written out. ``scale`` multiplies every learning rate (the linear decay).
     """
 
     def __init__(self, flat: torch.Tensor, lrs: Sequence[float],
                  betas: Sequence[tuple[float, float]], kind: str) -> None:
         self.flat, self.kind, self.t = flat, kind, 0
-        column = lambda v: torch.tensor(v, dtype=flat.dtype, device=flat.device)[:, None]  # noqa: E731
-        self.lr = column(list(lrs))
-        self.beta1 = column([b[0] for b in betas])
-        self.beta2 = column([b[1] for b in betas])
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
-
-    def zero_grad(self) -> None:
-        self.flat.grad = None
+        self.groups: dict[tuple[float, float, float], list[int]] = {}
+        for row, (lr, (beta1, beta2)) in enumerate(zip(lrs, betas, strict=True)):
+            self.groups.setdefault((float(lr), float(beta1), float(beta2)), []).append(row)
+        self.steps = [torch.zeros((), device=flat.device) for _ in range(len(flat))]
+        column = lambda v: torch.tensor(v, dtype=flat.dtype, device=flat.device)[:, None]  # noqa: E731
+        self.lr, self.alpha = column(list(lrs)), column([b[1] for b in betas])  # RMSProp's
 
     @torch.no_grad()
-    def step(self, scale: float = 1.0) -> None:
-        g, self.t = self.flat.grad, self.t + 1
-        self.v.lerp_(g * g, 1 - self.beta2)
+    def step(self, grad: torch.Tensor, scale: float = 1.0) -> None:
+        """One update of every row with ``grad (S, P)``, the gradient of the summed losses."""
+        self.t += 1
         if self.kind == "rmsprop":
-            self.flat.addcdiv_(g * (self.lr * scale), self.v.sqrt().add_(1e-8), value=-1)
+            self._rmsprop(grad, scale)
             return
-        self.m.lerp_(g, 1 - self.beta1)
-        step = self.lr * scale / (1 - self.beta1 ** self.t)
-        denom = (self.v / (1 - self.beta2 ** self.t)).sqrt_().add_(1e-8)
-        self.flat.addcdiv_(self.m * step, denom, value=-1)
+        rows = [t.unbind(0) for t in (self.flat, grad, self.m, self.v)]
+        for (lr, beta1, beta2), index in self.groups.items():
+            steps = [self.steps[i] for i in index]
+            torch._foreach_add_(steps, 1)
+            torch._fused_adam_(*([r[i] for i in index] for r in rows), [], steps,
+                               lr=lr * scale, beta1=beta1, beta2=beta2, weight_decay=0.0,
+                               eps=1e-8, amsgrad=False, maximize=False)
+
+    def _rmsprop(self, grad: torch.Tensor, scale: float) -> None:
+        self.v.lerp_(grad * grad, 1 - self.alpha)
+        self.flat.addcdiv_(grad * (self.lr * scale), self.v.sqrt().add_(1e-8), value=-1)
 
 
 def _init_normal(model: nn.Module, std: float) -> nn.Module:
@@ -485,16 +530,14 @@ def train_stacked_runs(method: Method, protocol: Protocol, data: torch.Tensor,
     for step in tqdm(range(1, protocol.steps + 1), desc=method.name, disable=not progress,
                      leave=False):
         scale = 1 - (step - 1) / protocol.steps if protocol.decay else 1.0
-        for _ in range(method.d_steps):
+        for k in range(method.d_steps):
             index = torch.randint(protocol.n_train, (S, n), generator=rng, device=device)
-            with torch.no_grad():
+            with torch.set_grad_enabled(k == method.d_steps - 1):  # the G step reuses these
                 x_fake = G(z())
-            opt_d.zero_grad()
-            _d_loss(method, D, data[rows, index], x_fake, rng).backward()
-            opt_d.step(scale)
-        opt_g.zero_grad()
-        _g_loss(method, D(G(z()))).backward()
-        opt_g.step(scale)
+            loss_d = _d_loss(method, D, data[rows, index], x_fake.detach(), rng)
+            opt_d.step(torch.autograd.grad(loss_d, D.flat)[0], scale)
+        loss_g = _g_loss(method, D(x_fake))
+        opt_g.step(torch.autograd.grad(loss_g, G.flat)[0], scale)
         if step in protocol.checkpoints:
             score(step, G)
         if protocol.time_limit is not None and time.perf_counter() - start > protocol.time_limit:
@@ -698,6 +741,32 @@ def summarize(runs: Sequence[Run]) -> list[dict[str, object]]:
             row[f"{key}_mean"], row[f"{key}_se"] = _mean_se(values)
         rows.append(row)
     return rows
+
+
+def last_quarter_change(first: Sequence[float], last: Sequence[float]) -> dict[str, float]:
+    """Did a row settle? Its mean change over the last quarter of training against its s.e.
+
+    ``first[s]`` and ``last[s]`` are seed s's score (modes, or HQ in %) at 3/4 of the G steps
+    and at the end. The row counts as converged on that score if the mean change over the
+    seeds is no larger in size than the standard error of the final mean (the chapter's rule:
+    the score moved by less than its own uncertainty over the last quarter).
+
+    Returns:
+        ``{"change": mean(last - first), "se": s.e. of mean(last), "converged": 0 or 1}``.
+
+    Raises:
+        ValueError: unless ``first`` and ``last`` are equally long, non-empty sequences of
+            finite numbers.
+    """
+    if (isinstance(first, str) or isinstance(last, str) or not isinstance(first, Sequence)
+            or not isinstance(last, Sequence) or not first or len(first) != len(last)):
+        raise ValueError(f"first and last must be equally long, non-empty sequences of "
+                         f"numbers, got {describe(first)} and {describe(last)}")
+    for value in (*first, *last):
+        check_number("scores", value)
+    change, _ = _mean_se([b - a for a, b in zip(first, last)])
+    _, se = _mean_se(list(last))
+    return {"change": change, "se": se, "converged": int(abs(change) <= se)}
 
 
 def mode_coverage_2d(samples: torch.Tensor, centers: torch.Tensor, std: float,

@@ -57,6 +57,9 @@ class StackedSetting:
         batch_size: packs per minibatch [64].
         lr, beta1: Adam's settings of both players [2e-4, 0.5; beta2 0.999].
         latent_dim: size of z [100].
+        d_width: channels of D's first feature map, >= 1; G's is 64 [64]. 16 makes D a
+            quarter of G's width, the collapse-prone setting of Metz et al. 2017 (PacGAN,
+            Table 3).
         n_train: training triples drawn once [128,000].
         time_limit: seconds; if set, training stops after the first step that ends past it.
 
@@ -73,13 +76,14 @@ class StackedSetting:
     lr: float = 2e-4
     beta1: float = 0.5
     latent_dim: int = 100
+    d_width: int = 64
     n_train: int = 128_000
     time_limit: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
             raise ValueError(f"name must be a str, got {describe(self.name)}")
-        for name in ("pack", "steps", "batch_size", "latent_dim", "n_train"):
+        for name in ("pack", "steps", "batch_size", "latent_dim", "d_width", "n_train"):
             check_int(name, getattr(self, name), minimum=1)
         check_number("r1_gamma", self.r1_gamma, minimum=0)
         check_number("lr", self.lr, minimum=0, above=True)
@@ -234,7 +238,8 @@ def train_stacked(setting: StackedSetting, digits: torch.Tensor, seed: int,
     torch.manual_seed(seed)
     config = setting.train_config()
     G = DCGANGenerator(setting.latent_dim, channels=3).to(device)
-    D = _Packed(DCGANDiscriminator(channels=3 * setting.pack), setting.pack).to(device)
+    D = _Packed(DCGANDiscriminator(channels=3 * setting.pack, width=setting.d_width),
+                setting.pack).to(device)
     G.apply(init_dcgan_weights)
     D.apply(init_dcgan_weights)
     opt_g, opt_d = make_optimizers(G, D, config)
