@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import multiprocessing
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -148,10 +149,25 @@ def record(out: Path, name: str, phase: str, runs: list[mc.Run], protocol: mc.Pr
     append_rows(out / RUNS, rows, COLUMNS)
 
 
-def stacked_main(args: argparse.Namespace) -> None:
-    """Stacked MNIST: the DCGAN, PacDCGAN2 and ``args.stacked_fix``, seeds 0..4, resumable."""
+@functools.cache
+def _digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """The MNIST digits and labels, loaded once per process (a worker loads its own: handing
+    tensors to a worker process shares file descriptors, which runs out over many jobs)."""
     from gan_tutorial.data import mnist
 
+    return mnist()
+
+
+def _stacked_run(setting: sm.StackedSetting, seed: int, n: int) -> list[dict]:
+    return _job_stacked(setting, _digits()[0], seed, n, "cpu")
+
+
+def _real_triples(n: int) -> list[dict]:
+    return _real_triples_row(*_digits(), n, "cpu")
+
+
+def stacked_main(args: argparse.Namespace) -> None:
+    """Stacked MNIST: the DCGAN, PacDCGAN2 and ``args.stacked_fix``, seeds 0..4, resumable."""
     out, start = args.out_dir, time.time()
     out.mkdir(parents=True, exist_ok=True)
     base = dict(steps=args.stacked_steps, d_width=16)
@@ -161,14 +177,13 @@ def stacked_main(args: argparse.Namespace) -> None:
                 sm.StackedSetting(args.stacked_fix, **STACKED_FIXES[args.stacked_fix], **base)]
     n = 200 if args.tiny else 26_000
     done = done_keys(out / STACKED, {"method": str, "seed": int})
-    digits, labels = mnist()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(args.workers, mp_context=context, initializer=_setup) as pool:
-        futures = [pool.submit(_job_stacked, setting, digits, seed, n, "cpu")
+        futures = [pool.submit(_stacked_run, setting, seed, n)
                    for seed in range(5) for setting in settings
                    if (setting.name, seed) not in done]
         if ("real triples", 0) not in done:
-            futures.append(pool.submit(_real_triples_row, digits, labels, n, "cpu"))
+            futures.append(pool.submit(_real_triples, n))
         for future in futures:
             rows = [{**row, "d_width": base["d_width"]} for row in future.result()]
             append_rows(out / STACKED, rows, STACKED_COLUMNS)
@@ -191,7 +206,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="tiny sizes, for a quick check")
     parser.add_argument("--out-dir", type=Path, default=Path("book/results"))
     parser.add_argument("--stacked", action="store_true", help="run Stacked MNIST instead")
-    parser.add_argument("--stacked-steps", type=positive_int, default=1_500)
+    parser.add_argument("--stacked-steps", type=positive_int, default=1_000)
     parser.add_argument("--stacked-fix", choices=sorted(STACKED_FIXES), default="DCGAN + R1",
                         help="the third model: the 2-D study's best fix")
     args = parser.parse_args()

@@ -5,7 +5,8 @@
     python benchmarks/stacked_speed.py --package /tmp/before --label before   # ... timed alike
 
 A *seed-step* is one G step (with its D steps) of one run; ``S`` runs trained at once for
-``T`` steps make ``S * T`` seed-steps. For each network setting and method this times
+``T`` steps make ``S * T`` seed-steps. For each setting (GAN and PacGAN2 on PacGAN's networks,
+WGAN-GP on Gulrajani et al.'s toy networks, the GAN and WGAN-GP on the study's) this times
 :func:`gan_tutorial.experiments.mode_collapse.run_plan` (``--seeds`` runs on the ring, after a
 warm-up, less the time of setting up and scoring a plan) in two layouts of the CPU's cores:
 
@@ -36,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import append_rows, positive_int
+from common import append_rows, positive_int, record_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,15 +50,18 @@ def _import(package: str | None):  # noqa: ANN202  (the module of whichever chec
 
 
 def settings(mc) -> dict[str, tuple[object, object]]:  # noqa: ANN001
-    """label -> (method, protocol): PacGAN's networks (GAN, PacGAN2, WGAN-GP) and the study's."""
-    pacgan = mc.PACGAN_PROTOCOL
+    """label -> (method, protocol): GAN and PacGAN2 on PacGAN's networks, WGAN-GP on
+    Gulrajani et al.'s toy networks, and the GAN and WGAN-GP on the study's networks."""
+    pacgan, toy = mc.PACGAN_PROTOCOL, mc.WGAN_GP_PROTOCOL
     study = mc.Protocol(g_hidden=(128,) * 3, d_hidden=(128,) * 3, decay=False)
+    wgan = mc.Method("WGAN-GP", loss="wasserstein-gp", d_steps=5, lambda_gp=10.0, lr=1e-4,
+                     betas=(0.5, 0.9))
     return {
         "pacgan GAN": (mc.Method("GAN", lr=1e-4, betas=(0.8, 0.999)), pacgan),
         "pacgan PacGAN2": (mc.Method("PacGAN2", pack=2, lr=1e-4, betas=(0.8, 0.999)), pacgan),
-        "pacgan WGAN-GP": (mc.Method("WGAN-GP", loss="wasserstein-gp", d_steps=5,
-                                     lambda_gp=10.0, lr=1e-4, betas=(0.5, 0.9)), pacgan),
+        "toy WGAN-GP": (wgan, toy),
         "study GAN": (mc.Method("GAN", lr=1e-3), study),
+        "study WGAN-GP": (wgan, study),
     }
 
 
@@ -161,7 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.package and not (Path(args.package) / "gan_tutorial").is_dir():
         parser.error(f"--package {args.package} holds no gan_tutorial folder")
-    cores = os.cpu_count() or 1
+    cores, start = os.cpu_count() or 1, time.time()
     labels = args.only or list(settings(_import(args.package)))
     rows = []
     for label in labels:
@@ -181,6 +185,8 @@ def main() -> None:
             print(row, flush=True)
             rows.append(row)
     append_rows(args.out, rows)
+    record_provenance(args.out.parent, start, "cpu", note=f"trainer {args.label!r}",
+                      only=[args.out.name])
 
 
 if __name__ == "__main__":

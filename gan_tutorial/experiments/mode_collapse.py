@@ -271,8 +271,8 @@ PAPER: dict[str, tuple[Method, Protocol]] = {
 }
 
 
-#: The study of the chapter: every method trains the same networks for the same number of G
-#: steps, with Adam. G and D are 3 x 128 ReLU MLPs (``PointGenerator``, ``PointDiscriminator``,
+#: The chapter's study, in which every method trains the same networks for the same number of
+#: G steps, with Adam. G and D are 3 x 128 ReLU MLPs (``PointGenerator``, ``PointDiscriminator``,
 #: PyTorch's default initialisation), batch 100, z ~ N(0, I_2), 100,000 training points, a
 #: constant learning rate, 6,000 G steps, scored every 300 steps (the curves that measure
 #: convergence). Sized so that the whole study, search included, trains in about an hour on
@@ -339,8 +339,9 @@ def search_space(n: int = 6, seed: int = 0,
             for a, b in u.tolist()]
 
 
-#: The study's equal search: four (lr, beta1) settings, lr log-uniform in [1e-4, 10^-2.5],
-#: beta1 uniform in [0, 0.9], drawn once (seed 0) and tried by every method on its tuning seeds.
+#: The study's equal search, four (lr, beta1) settings with lr log-uniform in [1e-4, 10^-2.5]
+#: and beta1 uniform in [0, 0.9], drawn once (seed 0) and tried by every method on its tuning
+#: seeds.
 STUDY_SEARCH: list[tuple[float, float]] = search_space(4, seed=0, lr_range=(1e-4, 10 ** -2.5))
 
 
