@@ -30,7 +30,7 @@ import requests
 #: The repository (``repository.url`` of ``_config.yml``; ``make colab`` keeps them equal).
 REPOSITORY = "https://github.com/gan-tutorial/gan-book"
 #: The commit whose ``book/results/`` the registry describes (``make colab`` sets it).
-REVISION = "a9982f46e98aef80a267c481740f71e534e6cf29"
+REVISION = "7988943ff84d56a82fbbc0eddc19b09d3b40fda1"
 #: The environment variable that replaces :func:`base_url` (ending in ``/``, or one is added).
 URL_VARIABLE = "GAN_TUTORIAL_RESULTS_URL"
 # "name sha256" lines, one per file of book/results/ (a plain comment: the API page shows no
