@@ -281,8 +281,8 @@ STUDY_PROTOCOL = Protocol(steps=6_000, g_hidden=(128,) * 3, d_hidden=(128,) * 3,
                           networks="relu-mlp", decay=False,
                           checkpoints=tuple(range(300, 6_000, 300)))
 #: The study's seven methods, each with its paper's fixed settings; their learning rate and
-#: beta1 come from :data:`STUDY_SEARCH` (below) (beta2 stays as below: 0.999, and 0.9 for WGAN-GP as
-#: Gulrajani et al. 2017, Algorithm 1). WGAN-GP: lambda = 10, n_critic = 5 (ibid.). R1:
+#: beta1 come from :data:`STUDY_SEARCH`, below; beta2 stays as given here, 0.999 and 0.9 for
+#: WGAN-GP (Gulrajani et al. 2017, Algorithm 1). WGAN-GP: lambda = 10, n_critic = 5 (ibid.). R1:
 #: gamma = 0.1 (not tuned; Mescheder et al. 2018 use 10 on images).
 STUDY_METHODS: tuple[Method, ...] = (
     Method("GAN"),
