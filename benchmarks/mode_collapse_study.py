@@ -49,6 +49,7 @@ import pandas as pd
 import torch
 from common import append_rows, done_keys, names, positive_int, record_provenance
 from mode_collapse import _job_stacked, _real_triples_row, best_settings
+from mode_collapse import _row as mode_collapse_row
 
 from gan_tutorial.experiments import mode_collapse as mc
 from gan_tutorial.experiments import stacked_mnist as sm
@@ -103,13 +104,9 @@ def final_plan(method: mc.Method, runs: pd.DataFrame, seeds: list) -> list | Non
 
 def _row(run: mc.Run, method: mc.Method, protocol: mc.Protocol, phase: str,
          started: str) -> dict:
-    return {"method": method.name, "dataset": run.dataset, "protocol": phase, "seed": run.seed,
-            "steps": run.steps, "networks": protocol.describe_networks(),
-            "optimiser": "adam", "lr": run.lr, "beta1": run.betas[0], "beta2": run.betas[1],
-            "batch_size": protocol.batch_size, "pack": method.pack, "d_steps": method.d_steps,
-            "lambda_gp": method.lambda_gp, "r1_gamma": method.r1_gamma, "modes": run.modes,
-            "hq": round(100 * run.hq_fraction, 2), "reverse_kl": run.reverse_kl,
-            "wall_seconds": round(run.seconds, 1), "started": started}
+    """The paper-length benchmark's row of ``run`` (its columns), with the job's start."""
+    tuned = mc.tuned(method, run.lr, run.betas[0])
+    return {**mode_collapse_row(run, tuned, protocol, phase, "cpu"), "started": started}
 
 
 def convergence(runs: list[mc.Run], steps: int) -> dict[str, dict]:
