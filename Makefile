@@ -12,7 +12,7 @@ CHAPTERS := $(wildcard book/*.ipynb)
 # The groups of pyproject.toml that `make install` installs (all of them; Colab needs none).
 EXTRAS  := test,docs,run,lint
 
-.PHONY: install book test unit execute colab results-registry lock lock-check clean
+.PHONY: install book i18n i18n-coverage test unit execute colab results-registry lock lock-check clean
 
 install: $(STAMP)
 
@@ -26,9 +26,24 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
-# The HTML book from the stored full-run outputs, warnings as errors.
+# The HTML book from the stored full-run outputs, warnings as errors: the English edition into
+# _build/html, then the Chinese one (locale/zh_CN catalogues) into _build/html/zh_CN.
 book: install
 	$(BIN)/jupyter-book build -W -n --keep-going .
+	$(BIN)/python book/_tools/build_zh.py -W -n --keep-going
+
+# After the English prose changes: extract every message of every page again (gettext builder,
+# _build/gettext/book/<page>.pot) and update the catalogues locale/zh_CN/LC_MESSAGES/book/<page>.po
+# (a changed message comes back fuzzy, a new one empty), then count what is left to translate.
+i18n: install
+	rm -rf _build/gettext
+	$(BIN)/jupyter-book build -W -n --keep-going --builder custom --custom-builder gettext .
+	$(BIN)/sphinx-intl update --pot-dir _build/gettext --locale-dir locale --language zh_CN
+	$(BIN)/python book/_tools/i18n_coverage.py
+
+# Per catalogue: translated, fuzzy and untranslated messages.
+i18n-coverage: install
+	$(BIN)/python book/_tools/i18n_coverage.py
 
 # Lint the Python files and the chapters, then the unit tests,
 # the book in headless Chromium (tests/test_browser.py builds it), every chapter as Colab runs
