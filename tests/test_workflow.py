@@ -170,14 +170,22 @@ USERS = {
     "the package and the chapters": (["gan_tutorial/**/*.py", "book/*.ipynb", "benchmarks/*.py"],
                                      ["runtime"]),
     "the book's tools": (["book/_tools/*.py"], ["runtime", "run"]),
+    "the Chinese edition's tools": (["book/_tools/build_zh.py", "book/_tools/i18n_coverage.py",
+                                     "book/_ext/*.py"], ["runtime", "docs"]),
     "the tests": (["tests/*.py", "book/conftest.py"], ["runtime", "test"]),
 }
+
+
+def _paths(user: str) -> list[Path]:
+    return [path for pattern in USERS[user][0] for path in ROOT.glob(pattern)]
 
 
 @pytest.mark.parametrize("user", USERS)
 def test_every_import_is_declared_in_the_group_that_needs_it(user: str) -> None:
     patterns, groups = USERS[user]
     paths = [path for pattern in patterns for path in ROOT.glob(pattern)]
+    if user == "the book's tools":  # the Chinese edition's tools run with docs, not run
+        paths = [path for path in paths if path not in _paths("the Chinese edition's tools")]
     assert paths
     declared = set()
     for group in groups:

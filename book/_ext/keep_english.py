@@ -1,9 +1,11 @@
-"""Keep the API reference's docstrings out of translation (Sphinx extension).
+"""Keep the API reference's docstrings and the displayed maths out of translation (Sphinx
+extension).
 
 The docstrings of ``gan_tutorial`` (``book/api.md``, autodoc) stay English in both editions: a
 transform that runs before Sphinx's ``Locale`` translation marks every node that autodoc made
 from a docstring, and every node inside an object description, as not translatable. The gettext
-builder therefore extracts none of them, and no catalogue entry can replace one.
+builder therefore extracts none of them, and no catalogue entry can replace one. Displayed
+maths (``$$ ... $$``) is the same in both editions, so it is marked too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from sphinx.transforms import SphinxTransform
 
 #: autodoc gives every node it parses from a docstring a source like ``x.py:docstring of f``.
 DOCSTRING_SOURCE = ":docstring of "
+
+
+def keeps_english(node: nodes.Element) -> bool:
+    """Whether ``node`` stays as it is in every edition: displayed maths or a docstring."""
+    return isinstance(node, nodes.math_block) or from_docstring(node)
 
 
 def from_docstring(node: nodes.Element) -> bool:
@@ -30,14 +37,14 @@ def from_docstring(node: nodes.Element) -> bool:
 
 
 class KeepDocstringsEnglish(SphinxTransform):
-    """Mark docstring nodes ``translatable = False`` before ``Locale`` (priority 20) runs."""
+    """Mark such nodes ``translatable = False`` before ``Locale`` (priority 20) runs."""
 
     default_priority = 10
 
     def apply(self, **kwargs) -> None:
-        """Mark every node that :func:`from_docstring` recognises."""
+        """Mark every node that :func:`keeps_english` recognises."""
         for node in self.document.findall(nodes.Element):
-            if from_docstring(node):
+            if keeps_english(node):
                 node["translatable"] = False
 
 
