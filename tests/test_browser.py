@@ -60,11 +60,14 @@ def _clean_title(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def site(serve) -> str:
-    """Build the book (warnings are errors) and serve ``_build/html`` on localhost."""
+    """Build both editions (warnings are errors; the Chinese one into ``_build/html/zh_CN``) and
+    serve ``_build/html`` on localhost."""
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    build = subprocess.run([str(jupyter_book), "build", "-W", "-n", "--keep-going", str(ROOT)],
-                           capture_output=True, text=True, cwd=ROOT)
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    for command in ([str(jupyter_book), "build", "-W", "-n", "--keep-going", str(ROOT)],
+                    [sys.executable, str(ROOT / "book" / "_tools" / "build_zh.py"), "-W", "-n",
+                     "--keep-going"]):
+        build = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     return serve(BUILD / "html").url.rstrip("/")
 
 
@@ -144,6 +147,11 @@ return {
   collapsed: document.querySelectorAll("details:not([open])").length,
   downloads: Array.from(document.querySelectorAll("a.btn[href*='_sources/']"))
                   .map(a => a.getAttribute("href")),
+  switch: Array.from(document.querySelectorAll("p.language-switch a")).map(a => a.href),
+  // Of the letters a reader sees in the article's prose, the share that are Chinese.
+  cjk: (t => (t.match(/[\u4e00-\u9fff]/g) || []).length
+             / Math.max(1, (t.match(/[\u4e00-\u9fffA-Za-z]/g) || []).length)
+       )(prose.textContent),
 };
 """
 
@@ -209,3 +217,43 @@ def test_the_workshop_check_sees_only_what_is_visible(rendered: dict[str, dict])
     assert any("gan_tutorial_smoke" in r["hidden_workshop"] for r in rendered.values())
     assert all(rendered[page]["collapsed"] > 0 for page in CHAPTER_NOTEBOOKS)
     assert "gan_tutorial_smoke" in rendered[MAKING_OF]["workshop"]
+
+
+# --- the Chinese edition (_build/html/zh_CN, book/_tools/build_zh.py) ------------------------
+
+ZH_TITLE = "生成对抗网络：创造与辨别的博弈"  # book/_tools/build_zh.py, TITLE
+#: The pages whose prose must be Chinese (book/_tools/i18n_coverage.py, TRANSLATED).
+ZH_TRANSLATED = ("book/intro", "book/glossary")
+
+
+@pytest.fixture(scope="module")
+def rendered_zh(site: str, browser, rendered: dict[str, dict]) -> dict[str, dict]:
+    """Every page of the Chinese edition opened once, as ``rendered`` does for the English."""
+    results = {}
+    for page in PAGES:
+        _load(browser, f"{site}/zh_CN/{page}.html")
+        results[page] = browser.execute_script(CHECKS, list(WORKSHOP_WORDS))
+        _screenshot(browser, SHOTS / f"zh_CN-{Path(page).name}.png")
+    return results
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_chinese_page_renders_in_a_real_browser(rendered_zh: dict[str, dict], page: str) -> None:
+    result = rendered_zh[page]
+    assert result["title"].endswith(f" \u2014 {ZH_TITLE}"), result["title"]
+    assert not result["broken"], f"images that did not load: {result['broken']}"
+    assert result["untypeset"] == 0 and not result["raw_tex"], "maths left as raw TeX"
+    assert result["tracebacks"] == 0, "a traceback is on show"
+    if page in ZH_TRANSLATED:
+        assert result["cjk"] > 0.5, f"{page}: only {result['cjk']:.0%} of its letters are Chinese"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_the_language_switch_leads_to_the_same_page(rendered: dict[str, dict],
+                                                    rendered_zh: dict[str, dict], site: str,
+                                                    page: str) -> None:
+    assert rendered[page]["switch"] == [f"{site}/zh_CN/{page}.html"]
+    assert rendered_zh[page]["switch"] == [f"{site}/{page}.html"]
+    for url in (rendered[page]["switch"][0], rendered_zh[page]["switch"][0]):
+        with urllib.request.urlopen(url) as response:
+            assert response.status == 200
