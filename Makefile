@@ -33,12 +33,15 @@ book: install
 	$(BIN)/python book/_tools/build_zh.py -W -n --keep-going
 
 # After the English prose changes: extract every message of every page again (gettext builder,
-# _build/gettext/book/<page>.pot) and update the catalogues locale/zh_CN/LC_MESSAGES/book/<page>.po
-# (a changed message comes back fuzzy, a new one empty), then count what is left to translate.
+# POT/book/<page>.pot) and update the catalogues locale/zh_CN/LC_MESSAGES/book/<page>.po (a
+# changed message comes back fuzzy, a new one empty), then count what is left to translate. The
+# gettext build keeps its own doctrees (_build/i18n): Sphinx refuses to share them with html.
+POT     := _build/i18n/_build/gettext
 i18n: install
-	rm -rf _build/gettext
-	$(BIN)/jupyter-book build -W -n --keep-going --builder custom --custom-builder gettext .
-	$(BIN)/sphinx-intl update --pot-dir _build/gettext --locale-dir locale --language zh_CN
+	rm -rf $(POT)
+	$(BIN)/jupyter-book build -W -n --keep-going --builder custom --custom-builder gettext \
+	    --path-output _build/i18n .
+	$(BIN)/sphinx-intl update --pot-dir $(POT) --locale-dir locale --language zh_CN
 	$(BIN)/python book/_tools/i18n_coverage.py
 
 # Per catalogue: translated, fuzzy and untranslated messages.

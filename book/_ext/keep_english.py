@@ -20,19 +20,28 @@ DOCSTRING_SOURCE = ":docstring of "
 
 
 def keeps_english(node: nodes.Element) -> bool:
-    """Whether ``node`` stays as it is in every edition: displayed maths or a docstring."""
+    """Whether ``node`` stays as it is in every edition: displayed maths or a docstring.
+
+    Signatures (``desc_signature`` and all inside it) are never messages and are left
+    untouched: the HTML writer renders some of their nodes by their attributes (a marked
+    ``desc_sig_space`` loses its ``<span>``).
+    """
+    if _inside(node, addnodes.desc_signature):
+        return False
     return isinstance(node, nodes.math_block) or from_docstring(node)
 
 
 def from_docstring(node: nodes.Element) -> bool:
     """Whether ``node`` was made by autodoc from a docstring or sits in an object description."""
-    if DOCSTRING_SOURCE in (node.source or ""):
-        return True
-    parent = node.parent
-    while parent is not None:
-        if isinstance(parent, addnodes.desc):
+    return DOCSTRING_SOURCE in (node.source or "") or _inside(node, addnodes.desc)
+
+
+def _inside(node: nodes.Element, kind: type) -> bool:
+    """Whether ``node`` is a ``kind`` or has one among its ancestors."""
+    while node is not None:
+        if isinstance(node, kind):
             return True
-        parent = parent.parent
+        node = node.parent
     return False
 
 
