@@ -5,10 +5,14 @@ The docstrings of ``gan_tutorial`` (``book/api.md``, autodoc) stay English in bo
 transform that runs before Sphinx's ``Locale`` translation marks every node that autodoc made
 from a docstring, and every node inside an object description, as not translatable. The gettext
 builder therefore extracts none of them, and no catalogue entry can replace one. Displayed
-maths (``$$ ... $$``) is the same in both editions, so it is marked too.
+maths (``$$ ... $$``) is the same in both editions, so it is marked too, and so is a
+paragraph that holds only data: numbers, dates, versions and time units, as the table cells of
+run times that every re-run of a chapter rewrites ("4 min 17 s", "2026-12-04 13:10", "3.11.7").
 """
 
 from __future__ import annotations
+
+import re
 
 from docutils import nodes
 from sphinx import addnodes
@@ -17,6 +21,9 @@ from sphinx.transforms import SphinxTransform
 
 #: autodoc gives every node it parses from a docstring a source like ``x.py:docstring of f``.
 DOCSTRING_SOURCE = ":docstring of "
+#: One word of data: it starts with a digit (``4``, ``2026-12-04``, ``2.14.1+cu130``) or is a
+#: unit of time.
+DATA_WORD = re.compile(r"\d\S*|min|s|h|ms")
 
 
 def keeps_english(node: nodes.Element) -> bool:
@@ -28,7 +35,16 @@ def keeps_english(node: nodes.Element) -> bool:
     """
     if _inside(node, addnodes.desc_signature):
         return False
-    return isinstance(node, nodes.math_block) or from_docstring(node)
+    return isinstance(node, nodes.math_block) or from_docstring(node) or only_data(node)
+
+
+def only_data(node: nodes.Element) -> bool:
+    """Whether ``node`` is a paragraph whose every word is a number, date, version or time unit.
+
+    Such a message reads the same in every language and changes with every re-run.
+    """
+    words = node.astext().split() if isinstance(node, nodes.paragraph) else []
+    return bool(words) and all(DATA_WORD.fullmatch(word) for word in words)
 
 
 def from_docstring(node: nodes.Element) -> bool:
