@@ -89,3 +89,20 @@ def test_the_catalogues_hold_exactly_the_messages_of_the_english_build(tmp_path:
         held = set(coverage.messages(page))
         assert extracted == held, (f"{page}: run make i18n; new {sorted(extracted - held)[:2]}, "
                                    f"gone {sorted(held - extracted)[:2]}")
+
+
+markup = _tool("i18n_markup")
+
+
+def test_a_translation_keeps_code_maths_references_and_numbers() -> None:
+    english = "See {doc}`the theory <theory>` and `train_gan` with $z$ on 5,000 digits [^a]."
+    faithful = "见{doc}`理论一章 <theory>`：`train_gan` 在 5,000 个数字上取 $z$ [^a]。"
+    assert markup.differences(english, faithful) == []
+    assert markup.differences(english, "") == []  # untranslated: nothing to compare
+    assert markup.differences(english, "见理论一章：`train_gan` 在 5000 个数字上取 $z$ [^a]。") \
+        == ["lost role doc|theory", "lost number 5,000", "gained number 5000"]
+
+
+@pytest.mark.parametrize("page", coverage.ALL)
+def test_every_translation_keeps_its_code_maths_references_and_numbers(page: str) -> None:
+    assert markup.check([page]) == []
