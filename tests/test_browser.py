@@ -223,8 +223,12 @@ def test_the_workshop_check_sees_only_what_is_visible(rendered: dict[str, dict])
 # --- the Chinese edition (_build/html/zh_CN, book/_tools/build_zh.py) ------------------------
 
 ZH_TITLE = "生成对抗网络：创造与辨别的博弈"  # book/_tools/build_zh.py, TITLE
-#: The pages whose prose must be Chinese (book/_tools/i18n_coverage.py, TRANSLATED).
-ZH_TRANSLATED = ("book/intro", "book/glossary")
+sys.path.insert(0, str(ROOT / "book" / "_tools"))
+from i18n_coverage import TRANSLATED  # noqa: E402  (the pages whose messages are all translated)
+
+#: Translated pages whose visible prose is English by design: the API reference shows the
+#: package's docstrings, which stay English in both editions, as the code does.
+ENGLISH_BY_DESIGN = ("book/api",)
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +249,7 @@ def test_chinese_page_renders_in_a_real_browser(rendered_zh: dict[str, dict], pa
     assert not result["broken"], f"images that did not load: {result['broken']}"
     assert result["untypeset"] == 0 and not result["raw_tex"], "maths left as raw TeX"
     assert result["tracebacks"] == 0, "a traceback is on show"
-    if page in ZH_TRANSLATED:
+    if page in TRANSLATED and page not in ENGLISH_BY_DESIGN:
         assert result["cjk"] > 0.5, f"{page}: only {result['cjk']:.0%} of its prose is Chinese"
 
 
