@@ -138,6 +138,8 @@ return {
   untypeset: Array.from(document.querySelectorAll(".math"))
                   .filter(m => !m.querySelector("mjx-container")).length,
   raw_tex: prose.textContent.includes("$$") || /\\\\(frac|mathbb|begin)\\b/.test(prose.textContent),
+  // Emphasis markers left as text: Markdown did not pair them (as "**(FID;** 2017**).**").
+  raw_bold: (prose.textContent.match(/.{0,30}\\*\\*.{0,30}/g) || []),
   tracebacks: document.querySelectorAll(".output.traceback, .output.error").length
               + (article.innerText.includes("Traceback (most recent call last)") ? 1 : 0),
   sidebar: Array.from(document.querySelectorAll("nav.bd-docs-nav a"))
@@ -177,6 +179,7 @@ def test_page_renders_in_a_real_browser(rendered: dict[str, dict], page: str) ->
     assert result["title"] == f"{_clean_title(_heading(page))} \u2014 {BOOK_TITLE}"
     assert not result["broken"], f"images that did not load: {result['broken']}"
     assert result["untypeset"] == 0 and not result["raw_tex"], "maths left as raw TeX"
+    assert not result["raw_bold"], f"emphasis markers left as text: {result['raw_bold'][:3]}"
     assert result["tracebacks"] == 0, "a traceback is on show"
     for chapter in PAGES[1:]:
         assert f"/{chapter}.html" in result["sidebar"], f"{chapter} missing from the sidebar"
@@ -248,6 +251,7 @@ def test_chinese_page_renders_in_a_real_browser(rendered_zh: dict[str, dict], pa
     assert result["title"].endswith(f" \u2014 {ZH_TITLE}"), result["title"]
     assert not result["broken"], f"images that did not load: {result['broken']}"
     assert result["untypeset"] == 0 and not result["raw_tex"], "maths left as raw TeX"
+    assert not result["raw_bold"], f"emphasis markers left as text: {result['raw_bold'][:3]}"
     assert result["tracebacks"] == 0, "a traceback is on show"
     if page in TRANSLATED and page not in ENGLISH_BY_DESIGN:
         assert result["cjk"] > 0.5, f"{page}: only {result['cjk']:.0%} of its prose is Chinese"

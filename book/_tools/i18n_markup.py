@@ -29,10 +29,11 @@ KEPT = {
     "link": re.compile(r"\]\(([^)\s]+)\)|<(https?://[^>\s]+)>"),
     "footnote": re.compile(r"\[\^[^\]]+\]"),
 }
-#: A number as the English writes it: 5,000 / 0.52 / 2014 / 1e-4 / 3x / the 1s (after the kept
-#: tokens are removed, so a number inside code or maths is checked with them). Only Latin
+#: A number as the English writes it: 5,000 / 0.52 / 2014 / 1e-4 / 3x / the 1s / 99th (after the
+#: kept tokens are removed, so a number inside code or maths is checked with them). Only Latin
 #: letters and digits bound it: Chinese may write a digit right beside a character.
-NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d[\d,]*(?:\.\d+)?(?:e-?\d+)?(?=[xs]?(?![A-Za-z0-9_]))")
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d[\d,]*(?:\.\d+)?(?:e-?\d+)?"
+                    r"(?=(?:[xs]|st|nd|rd|th)?(?![A-Za-z0-9_]))")
 
 
 def tokens(message: str) -> Counter:
