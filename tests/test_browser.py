@@ -128,7 +128,7 @@ const article = document.querySelector("article") || document.body;
 const visible = document.body.innerText.toLowerCase();
 const everything = document.body.textContent.toLowerCase();
 const prose = article.cloneNode(true);
-prose.querySelectorAll("pre, code, .highlight, script, style").forEach(e => e.remove());
+prose.querySelectorAll("pre, code, .highlight, .sig, script, style").forEach(e => e.remove());
 return {
   title: document.title,
   images: document.images.length,
@@ -138,8 +138,9 @@ return {
   untypeset: Array.from(document.querySelectorAll(".math"))
                   .filter(m => !m.querySelector("mjx-container")).length,
   raw_tex: prose.textContent.includes("$$") || /\\\\(frac|mathbb|begin)\\b/.test(prose.textContent),
-  // Emphasis markers left as text: Markdown did not pair them (as "**(FID;** 2017**).**").
-  raw_bold: (prose.textContent.match(/.{0,30}\\*\\*.{0,30}/g) || []),
+  // Emphasis markers left as text: Markdown did not pair them (as "**(FID;** 2017**).**"); a
+  // power as 2**32 is not one.
+  raw_bold: (prose.textContent.match(/.{0,30}(?<!\\d)\\*\\*(?!\\d).{0,30}/g) || []),
   tracebacks: document.querySelectorAll(".output.traceback, .output.error").length
               + (article.innerText.includes("Traceback (most recent call last)") ? 1 : 0),
   sidebar: Array.from(document.querySelectorAll("nav.bd-docs-nav a"))
@@ -149,6 +150,7 @@ return {
   collapsed: document.querySelectorAll("details:not([open])").length,
   downloads: Array.from(document.querySelectorAll("a.btn[href*='_sources/']"))
                   .map(a => a.getAttribute("href")),
+  prompts: (visible.match(/(show|hide) code cell \\w+/g) || []),
   switch: Array.from(document.querySelectorAll("p.language-switch a")).map(a => a.href),
   // Of what a reader sees in the article's prose, the share that is Chinese: Chinese characters
   // against Latin words (a bilingual glossary holds both; one character is about one word).
@@ -253,6 +255,7 @@ def test_chinese_page_renders_in_a_real_browser(rendered_zh: dict[str, dict], pa
     assert result["untypeset"] == 0 and not result["raw_tex"], "maths left as raw TeX"
     assert not result["raw_bold"], f"emphasis markers left as text: {result['raw_bold'][:3]}"
     assert result["tracebacks"] == 0, "a traceback is on show"
+    assert not result["prompts"], f"collapsed cells' prompts in English: {result['prompts'][:2]}"
     if page in TRANSLATED and page not in ENGLISH_BY_DESIGN:
         assert result["cjk"] > 0.5, f"{page}: only {result['cjk']:.0%} of its prose is Chinese"
 
@@ -266,3 +269,33 @@ def test_the_language_switch_leads_to_the_same_page(rendered: dict[str, dict],
     for url in (rendered[page]["switch"][0], rendered_zh[page]["switch"][0]):
         with urllib.request.urlopen(url) as response:
             assert response.status == 200
+
+
+def test_the_prompt_check_sees_the_english_prompts(rendered: dict[str, dict]) -> None:
+    assert all(rendered[page]["prompts"] for page in CHAPTER_NOTEBOOKS)
+
+
+def _search(browser, url: str) -> list[str]:
+    """The pages Sphinx's search page lists for ``url`` (``search.html?q=...``), once done."""
+    browser.get(url)
+    return browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const poll = () => {
+          const status = document.querySelector("#search-results .search-summary, "
+                                                + "#search-results p");
+          if (status && status.textContent.trim()) {
+            done(Array.from(document.querySelectorAll("#search-results ul.search li a"))
+                      .map(a => new URL(a.href).pathname));
+          } else { setTimeout(poll, 200); }
+        };
+        poll();
+    """)
+
+
+@pytest.mark.parametrize("query", ["生成器", "判别器", "模式崩溃", "纳什均衡", "谱归一化"])
+def test_the_chinese_search_finds_the_pages_that_use_a_term(site: str, browser,
+                                                           query: str) -> None:
+    found = _search(browser, f"{site}/zh_CN/search.html?q={urllib.parse.quote(query)}")
+    assert found, f"the Chinese search finds nothing for {query}"
+    assert all("/zh_CN/" in path for path in found)
+    assert any(path.endswith("/book/glossary.html") for path in found), found

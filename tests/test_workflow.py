@@ -161,7 +161,8 @@ def _third_party(paths: list[Path]) -> set[str]:
                     modules |= _imports("".join(cell["source"]))
         else:
             modules |= _imports(path.read_text())
-    local = {path.stem for path in paths}  # e.g. the tests' conftest
+    # e.g. the tests' conftest, and the book's tools, which tests and tools import by name
+    local = {path.stem for path in [*paths, *ROOT.glob("book/_tools/*.py")]}
     return modules - set(sys.stdlib_module_names) - {"gan_tutorial", "__future__"} - local
 
 
@@ -171,6 +172,7 @@ USERS = {
                                      ["runtime"]),
     "the book's tools": (["book/_tools/*.py"], ["runtime", "run"]),
     "the Chinese edition's tools": (["book/_tools/build_zh.py", "book/_tools/i18n_coverage.py",
+                                     "book/_tools/i18n_markup.py",
                                      "book/_ext/*.py"], ["runtime", "docs"]),
     "the tests": (["tests/*.py", "book/conftest.py"], ["runtime", "test"]),
 }
