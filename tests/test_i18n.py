@@ -1,12 +1,14 @@
 """The Chinese edition's catalogues (locale/zh_CN/LC_MESSAGES/book/*.po), checked offline.
 
-* every page of ``TRANSLATED`` (book/_tools/i18n_coverage.py, the one place to widen it) has a
-  current Chinese translation of every message: none untranslated, none fuzzy;
+* every page of ``TRANSLATED`` (book/_tools/i18n_coverage.py: every page) has a current
+  Chinese translation of every message: none untranslated, none fuzzy;
+* each translation keeps its message's inline code, maths, reference targets, footnotes and
+  numbers (book/_tools/i18n_markup.py);
 * the catalogues are current: a fresh extraction (the gettext builder, as ``make i18n`` runs it)
   finds exactly the messages the catalogues hold, so an edit of the English prose fails here
   until ``make i18n`` has updated them (the one slow test: one gettext build, about 25 s);
 * what stays English is not in them: no docstring of the API reference, no LaTeX copy of
-  displayed source, no displayed maths.
+  displayed source, no displayed maths, no paragraph of only data (run times, dates, versions).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ DATA_WORD = re.compile(r"\d\S*|min|s|h|ms")
 
 
 def keeps_english(node: nodes.Element) -> bool:
-    """Whether ``node`` stays as it is in every edition: displayed maths or a docstring.
+    """Whether ``node`` stays as it is in every edition: displayed maths, a docstring or data.
 
     Signatures (``desc_signature`` and all inside it) are never messages and are left
     untouched: the HTML writer renders some of their nodes by their attributes (a marked
