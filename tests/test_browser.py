@@ -166,12 +166,19 @@ def rendered(site: str, browser) -> dict[str, dict]:
     """Every page opened once: the CHECKS result per page, with a screenshot and a JSON copy
     of the result written to ``_build/screenshots/``. Each test below reads this fixture, so
     none depends on files another test wrote."""
+    return _open_every_page(browser, site, "")
+
+
+def _open_every_page(browser, site: str, edition: str) -> dict[str, dict]:
+    """Open every page of one edition (``""``: English; ``"zh_CN/"``: Chinese) and return the
+    CHECKS result per page, writing its screenshot and result to ``_build/screenshots/``."""
     results = {}
     for page in PAGES:
-        _load(browser, f"{site}/{page}.html")
+        _load(browser, f"{site}/{edition}{page}.html")
         results[page] = browser.execute_script(CHECKS, list(WORKSHOP_WORDS))
-        _screenshot(browser, SHOTS / f"{Path(page).name}.png")
-        (SHOTS / f"{Path(page).name}.json").write_text(json.dumps(results[page], indent=1))
+        name = edition.replace("/", "-") + Path(page).name
+        _screenshot(browser, SHOTS / f"{name}.png")
+        (SHOTS / f"{name}.json").write_text(json.dumps(results[page], indent=1))
     return results
 
 
@@ -227,8 +234,8 @@ def test_the_workshop_check_sees_only_what_is_visible(rendered: dict[str, dict])
 
 # --- the Chinese edition (_build/html/zh_CN, book/_tools/build_zh.py) ------------------------
 
-ZH_TITLE = "生成对抗网络：创造与辨别的博弈"  # book/_tools/build_zh.py, TITLE
 sys.path.insert(0, str(ROOT / "book" / "_tools"))
+from build_zh import TITLE as ZH_TITLE  # noqa: E402
 from i18n_coverage import TRANSLATED  # noqa: E402  (the pages whose messages are all translated)
 
 #: Translated pages whose visible prose is English by design: the API reference shows the
@@ -237,14 +244,9 @@ ENGLISH_BY_DESIGN = ("book/api",)
 
 
 @pytest.fixture(scope="module")
-def rendered_zh(site: str, browser, rendered: dict[str, dict]) -> dict[str, dict]:
+def rendered_zh(site: str, browser) -> dict[str, dict]:
     """Every page of the Chinese edition opened once, as ``rendered`` does for the English."""
-    results = {}
-    for page in PAGES:
-        _load(browser, f"{site}/zh_CN/{page}.html")
-        results[page] = browser.execute_script(CHECKS, list(WORKSHOP_WORDS))
-        _screenshot(browser, SHOTS / f"zh_CN-{Path(page).name}.png")
-    return results
+    return _open_every_page(browser, site, "zh_CN/")
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import inspect
 import re
 import subprocess
@@ -25,16 +25,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _tool(name: str):
-    """Import a script of book/_tools as a module."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "book" / "_tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # its dataclass looks its module up
-    spec.loader.exec_module(module)
-    return module
-
-
-coverage = _tool("i18n_coverage")
+# The book's tools (which import each other by name) and Sphinx extensions, as they run.
+sys.path[:0] = [str(ROOT / "book" / "_tools"), str(ROOT / "book" / "_ext")]
+import i18n_coverage as coverage  # noqa: E402
+import i18n_markup as markup  # noqa: E402
+import keep_english  # noqa: E402
 
 
 def _all_msgids() -> set[str]:
@@ -93,8 +88,6 @@ def test_the_catalogues_hold_exactly_the_messages_of_the_english_build(tmp_path:
                                    f"gone {sorted(held - extracted)[:2]}")
 
 
-markup = _tool("i18n_markup")
-
 
 def test_a_translation_keeps_code_maths_references_and_numbers() -> None:
     english = "See {doc}`the theory <theory>` and `train_gan` with $z$ on 5,000 digits [^a]."
@@ -111,10 +104,6 @@ def test_every_translation_keeps_its_code_maths_references_and_numbers(page: str
 
 
 def test_a_paragraph_of_only_data_stays_out_of_translation() -> None:
-    spec = importlib.util.spec_from_file_location("keep_english",
-                                                  ROOT / "book" / "_ext" / "keep_english.py")
-    keep_english = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(keep_english)
     nodes = keep_english.nodes  # docutils, as the extension sees it
     for data in ("4 min 17 s", "22 s", "2026-12-04 13:10", "3.11.7", "2.14.1+cu130", "2"):
         assert keep_english.only_data(nodes.paragraph(text=data)), data

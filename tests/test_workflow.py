@@ -161,8 +161,9 @@ def _third_party(paths: list[Path]) -> set[str]:
                     modules |= _imports("".join(cell["source"]))
         else:
             modules |= _imports(path.read_text())
-    # e.g. the tests' conftest, and the book's tools, which tests and tools import by name
-    local = {path.stem for path in [*paths, *ROOT.glob("book/_tools/*.py")]}
+    # e.g. the tests' conftest, and the book's tools and extensions, imported by name
+    local = {path.stem for path in [*paths, *ROOT.glob("book/_tools/*.py"),
+                                    *ROOT.glob("book/_ext/*.py")]}
     return modules - set(sys.stdlib_module_names) - {"gan_tutorial", "__future__"} - local
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from sphinx.application import Sphinx
 
-#: The folder of ``_build/html`` that holds the Chinese edition, and its Sphinx language.
-ZH_FOLDER, ZH_LANGUAGE = "zh_CN", "zh_CN"
+#: The folder of ``_build/html`` that holds the Chinese edition (book/_tools/build_zh.py).
+ZH_FOLDER = "zh_CN"
 #: What each edition's link says: the name of the other language, in that language.
 LABELS = {"en": ("zh-CN", "中文"), "zh": ("en", "English")}
 

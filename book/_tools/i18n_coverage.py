@@ -50,17 +50,20 @@ def catalogue(page: str) -> Path:
     return LOCALE / f"{page}.po"
 
 
+def _entries(page: str) -> list:
+    """The page's current catalogue entries (babel ``Message``s; not the header)."""
+    with catalogue(page).open("rb") as file:
+        return [m for m in read_po(file) if m.id]
+
+
 def messages(page: str) -> dict[str, str]:
     """``{msgid: msgstr}`` of the page's current messages; a fuzzy one maps to ``""``."""
-    with catalogue(page).open("rb") as file:
-        entries = read_po(file)
-    return {m.id: ("" if m.fuzzy else m.string) for m in entries if m.id}
+    return {m.id: ("" if m.fuzzy else m.string) for m in _entries(page)}
 
 
 def coverage(page: str) -> Coverage:
     """Count the translated, fuzzy and untranslated messages of ``page``'s catalogue."""
-    with catalogue(page).open("rb") as file:
-        entries = [m for m in read_po(file) if m.id]
+    entries = _entries(page)
     fuzzy = sum(1 for m in entries if m.fuzzy)
     untranslated = sum(1 for m in entries if not m.fuzzy and not m.string)
     return Coverage(page, len(entries) - fuzzy - untranslated, fuzzy, untranslated)

@@ -417,7 +417,7 @@ class StackedOptimizer:
 
     def __init__(self, flat: torch.Tensor, lrs: Sequence[float],
                  betas: Sequence[tuple[float, float]], kind: str) -> None:
-        self.flat, self.kind, self.t = flat, kind, 0
+        self.flat, self.kind = flat, kind
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
         self.groups: dict[tuple[float, float, float], list[int]] = {}
@@ -430,7 +430,6 @@ class StackedOptimizer:
     @torch.no_grad()
     def step(self, grad: torch.Tensor, scale: float = 1.0) -> None:
         """One update of every row with ``grad (S, P)``, the gradient of the summed losses."""
-        self.t += 1
         if self.kind == "rmsprop":
             self._rmsprop(grad, scale)
             return
