@@ -34,14 +34,16 @@ book: install
 
 # After the English prose changes: extract every message of every page again (gettext builder,
 # POT/book/<page>.pot) and update the catalogues locale/zh_CN/LC_MESSAGES/book/<page>.po (a
-# changed message comes back fuzzy, a new one empty), then count what is left to translate. The
-# gettext build keeps its own doctrees (_build/i18n): Sphinx refuses to share them with html.
+# changed message comes back fuzzy, a new one empty, a removed one is dropped), then count what
+# is left to translate. The gettext build keeps its own doctrees (_build/i18n): Sphinx refuses
+# to share them with html.
 POT     := _build/i18n/_build/gettext
 i18n: install
 	rm -rf $(POT)
 	$(BIN)/jupyter-book build -W -n --keep-going --builder custom --custom-builder gettext \
 	    --path-output _build/i18n .
-	$(BIN)/sphinx-intl update --pot-dir $(POT) --locale-dir locale --language zh_CN
+	$(BIN)/sphinx-intl update --pot-dir $(POT) --locale-dir locale --language zh_CN \
+	    --no-obsolete
 	$(BIN)/python book/_tools/i18n_coverage.py
 
 # Per catalogue: translated, fuzzy and untranslated messages.
